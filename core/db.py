@@ -1,0 +1,95 @@
+"""Tortoise set-up: one app per plugin plus ``core``, SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+from tortoise import Tortoise, connections
+from tortoise.exceptions import DBConnectionError, OperationalError
+
+from core.errors import DatabaseError
+
+log = structlog.get_logger("omo.db")
+T = TypeVar("T")
+
+CORE_APP = "core"
+CORE_MODELS = ("core.models", "aerich.models")
+
+try:  # asyncpg is optional (extra "postgres")
+    import asyncpg
+
+    _TRANSIENT: tuple[type[BaseException], ...] = (
+        DBConnectionError,
+        ConnectionError,
+        OSError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.exceptions.TooManyConnectionsError,
+    )
+except ImportError:  # pragma: no cover - depends on the install
+    _TRANSIENT = (DBConnectionError, ConnectionError, OSError)
+
+
+def tortoise_config(database_url: str, plugin_models: dict[str, str]) -> dict[str, Any]:
+    """Tortoise config with app ``core`` and one app per plugin (``{plugin: models_module}``)."""
+    apps: dict[str, Any] = {CORE_APP: {"models": list(CORE_MODELS), "default_connection": "default"}}
+    for plugin, module in sorted(plugin_models.items()):
+        apps[plugin] = {"models": [module], "default_connection": "default"}
+    return {"connections": {"default": database_url}, "apps": apps, "use_tz": True, "timezone": "UTC"}
+
+
+def ensure_sqlite_dir(database_url: str) -> None:
+    """Create the folder of a file-backed SQLite database."""
+    if database_url.startswith("sqlite://") and ":memory:" not in database_url:
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def retrying(op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5, base: float = 0.2) -> T:
+    """Run ``op``, retrying transient database errors with exponential backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await op()
+        except _TRANSIENT as exc:
+            if attempt == attempts:
+                raise DatabaseError(f"database unreachable while {what}: {exc}") from exc
+            delay = base * 2 ** (attempt - 1)
+            log.warning("database error, retrying", what=what, attempt=attempt, delay=delay, error=str(exc))
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def connect(database_url: str, plugin_models: dict[str, str], *, attempts: int = 5) -> dict[str, Any]:
+    """Initialise Tortoise and check the database answers; raise :class:`DatabaseError` if not."""
+    ensure_sqlite_dir(database_url)
+    config = tortoise_config(database_url, plugin_models)
+
+    async def init() -> None:
+        await Tortoise.init(config=config)
+        await connections.get("default").execute_query("SELECT 1")
+
+    try:
+        await retrying(init, what="connecting", attempts=attempts)
+    except DatabaseError:
+        await close()
+        raise
+    except OperationalError as exc:
+        await close()
+        raise DatabaseError(f"cannot open the database: {exc}") from exc
+    return config
+
+
+async def close() -> None:
+    """Close every database connection."""
+    try:
+        await connections.close_all()
+    except Exception:  # noqa: BLE001 - closing is best effort
+        log.warning("error while closing the database", exc_info=True)
+
+
+def dialect() -> str:
+    """``sqlite`` or ``postgres``: the dialect of the default connection."""
+    return str(connections.get("default").capabilities.dialect)

@@ -1,0 +1,113 @@
+"""Every hook core calls, in one place. Names start with ``omo_``.
+
+A plugin implements the hooks it needs with ``@hookimpl`` in its ``__init__.py``.
+Hooks may return an awaitable; core awaits it. Hooks marked *per plugin* are
+called on one plugin at a time (core needs to know which plugin contributed
+what); the others are broadcast to every enabled plugin. docs/plugins.md
+documents each hook with an example, and a test fails if one is missing there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+    from pydantic import BaseModel
+    from quart import Blueprint
+
+    from core.plugin import NavItem, PluginContext, PluginInfo
+
+hookspec = pluggy.HookspecMarker("omo")
+
+
+@hookspec
+def omo_plugin_info() -> PluginInfo:  # type: ignore[empty-body]
+    """*Per plugin, required.* Describe the plugin: version, description, the
+    plugins it requires, the gateway intents it needs, its settings model and
+    its Tortoise models module.
+
+    Called when the plugin is imported (load and reload), before anything else.
+    Returns a :class:`core.plugin.PluginInfo`.
+    """
+
+
+@hookspec
+def omo_setup(plugin: PluginContext) -> Awaitable[None] | None:
+    """*Per plugin.* The plugin is starting (at start-up, when enabled at runtime,
+    and as the last step of a reload). Register background jobs here with
+    ``plugin.every(...)`` / ``plugin.run_forever(...)``; core cancels exactly
+    these on unload. Raising aborts the start: the plugin is marked failed (or,
+    on reload, the old version stays live).
+    """
+
+
+@hookspec
+def omo_teardown(plugin: PluginContext) -> Awaitable[None] | None:
+    """*Per plugin.* The plugin is stopping (unload, reload, shutdown). Its jobs
+    are already cancelled; release anything else it holds. Errors are logged
+    and do not stop the unload.
+    """
+
+
+@hookspec
+def omo_cogs(plugin: PluginContext) -> list[commands.Cog]:  # type: ignore[empty-body]
+    """*Per plugin.* Return the discord.py cogs (app commands, prefix commands,
+    listeners) of this plugin, freshly constructed. Core adds them to the bot,
+    gates every command and listener per guild, and swaps them on reload.
+    """
+
+
+@hookspec
+def omo_blueprint(plugin: PluginContext) -> Blueprint | None:
+    """*Per plugin.* Return a Quart blueprint for the plugin's dashboard pages
+    and API. Core mounts it under ``/guilds/<guild_id>/<plugin>/``: every route
+    receives ``guild_id``, and core refuses the request when the user may not
+    administer that guild or the plugin is disabled there.
+    """
+
+
+@hookspec
+def omo_nav_items(plugin: PluginContext, guild_id: int) -> list[NavItem]:  # type: ignore[empty-body]
+    """*Per plugin.* Dashboard navigation entries for this plugin in ``guild_id``
+    (label and path relative to the plugin's mount point). Called only for
+    guilds where the plugin is enabled.
+    """
+
+
+@hookspec
+def omo_guild_status(plugin: PluginContext, guild_id: int) -> str | Awaitable[str] | None:
+    """*Per plugin.* A one-line status for the plugin's card on the guild
+    overview page ("3 feeds, last post 5 min ago"). Return None for no status.
+    """
+
+
+@hookspec(firstresult=True)
+def omo_resolve_settings(
+    guild_id: int, plugin: str, model: type[BaseModel], defaults: dict[str, Any]
+) -> BaseModel | Awaitable[BaseModel] | None:
+    """*Broadcast, first result wins.* Resolve the settings of ``plugin`` in
+    ``guild_id`` as an instance of ``model``. ``defaults`` are the operator's
+    defaults from plugins.toml. The config plugin answers from the database;
+    core's own implementation runs last and answers with ``model(**defaults)``.
+    Return None to let the next implementation answer.
+    """
+
+
+@hookspec
+def omo_plugin_toggled(guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
+    """*Broadcast.* ``plugin`` was switched on or off in ``guild_id`` by
+    ``actor_id`` (None for the system). Called in every process after the change
+    is stored, including processes that learn of it from another process.
+    """
+
+
+@hookspec(historic=True)
+def omo_runtime_started(runtime: Any) -> None:
+    """*Broadcast, historic.* The runtime has started (database, web server and
+    gateway connection under way). Plugins enabled later still receive this
+    call when they are registered, so it is the place to learn of the runtime once.
+    """

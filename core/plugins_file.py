@@ -1,0 +1,172 @@
+"""plugins.toml: the operator's file — which plugins load, and global defaults.
+
+:func:`load_plugins_file` validates the whole file and raises :class:`ConfigError`
+naming the file, the line and the reason. :func:`set_plugin_enabled` edits the
+file in place with tomlkit so the operator's comments survive.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.errors import ConfigError
+
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class BotSection(_Strict):
+    """``[bot]``: how the Discord side runs."""
+
+    prefix: str = Field(default="!", min_length=1, max_length=5)
+    owners: list[int] = Field(default_factory=list)
+    dev_guild: int | None = None
+    status: str | None = Field(default=None, max_length=128)
+
+
+class WebSection(_Strict):
+    """``[web]``: where the dashboard and API listen."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    public_url: str | None = None
+
+
+class PluginSection(_Strict):
+    """``[plugins.NAME]``: one plugin."""
+
+    enabled: bool = True
+    guild_default: bool = True
+    module: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class PluginsFile(_Strict):
+    """The whole validated file."""
+
+    bot: BotSection = Field(default_factory=BotSection)
+    web: WebSection = Field(default_factory=WebSection)
+    plugins: dict[str, PluginSection] = Field(default_factory=dict)
+
+    @field_validator("plugins")
+    @classmethod
+    def _names(cls, value: dict[str, PluginSection]) -> dict[str, PluginSection]:
+        for name in value:
+            if not PLUGIN_NAME.match(name):
+                raise ValueError(
+                    f"plugin name {name!r} must be lower-case letters, digits and _ starting with a letter"
+                )
+        return value
+
+    def enabled_plugins(self) -> list[str]:
+        """Names of plugins the operator wants running, in file order."""
+        return [name for name, section in self.plugins.items() if section.enabled]
+
+
+def _table_path(header: str) -> list[str]:
+    return [part.strip().strip('"').strip("'") for part in header.split(".")]
+
+
+def line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """Best line number (1-based) in ``text`` for the TOML key path ``loc``."""
+    wanted = [str(p) for p in loc]
+    table: list[str] = []
+    best: int | None = None
+    best_len = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?$", line)
+        if header:
+            table = _table_path(header.group(1))
+            path = table
+        else:
+            key = re.match(r"^([A-Za-z0-9_\-\"'. ]+?)\s*=", line)
+            if not key:
+                continue
+            path = table + _table_path(key.group(1))
+        common = 0
+        for a, b in zip(path, wanted, strict=False):
+            if a != b:
+                break
+            common += 1
+        if common == len(wanted):
+            return number
+        if common == len(path) and common > best_len:
+            best, best_len = number, common
+    return best
+
+
+def parse_plugins_file(text: str, path: str = "plugins.toml") -> PluginsFile:
+    """Validate ``text`` as plugins.toml; raise :class:`ConfigError` with line and reason."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"invalid TOML: {reason}", path=path, line=int(match.group(1)) if match else None) from None
+    try:
+        return PluginsFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {dotted!r}"
+        else:
+            message = f"{dotted}: {message}"
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ConfigError(message, path=path, line=line_of(text, loc)) from None
+
+
+def load_plugins_file(path: Path) -> PluginsFile:
+    """Read and validate the plugins.toml at ``path``; a missing file means all defaults."""
+    if not path.exists():
+        return PluginsFile()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=str(path)) from None
+    return parse_plugins_file(text, str(path))
+
+
+def settings_error_line(path: Path, plugin: str, key: str) -> int | None:
+    """Line of ``[plugins.PLUGIN.settings] KEY`` in the file, for settings validation errors."""
+    try:
+        return line_of(path.read_text(encoding="utf-8"), ("plugins", plugin, "settings", key))
+    except OSError:
+        return None
+
+
+def set_plugin_enabled(path: Path, plugin: str, enabled: bool) -> None:
+    """Switch ``[plugins.PLUGIN] enabled`` in the file, keeping comments and layout."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    parse_plugins_file(text, str(path))  # refuse to edit a file that is already broken
+    doc = tomlkit.parse(text)
+    plugins = doc.get("plugins")
+    if plugins is None:
+        plugins = tomlkit.table(is_super_table=True)
+        doc["plugins"] = plugins
+    section = plugins.get(plugin)
+    if section is None:
+        section = tomlkit.table()
+        plugins[plugin] = section
+    section["enabled"] = enabled
+    new_text = tomlkit.dumps(doc)
+    parse_plugins_file(new_text, str(path))
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,1 @@
+"""Testing support for omo-bot: the Discord emulator and the pytest plugin."""

@@ -1,0 +1,1 @@
+"""In-tree plugins: every sub-package here is discovered as a plugin named after its folder."""
