@@ -68,7 +68,8 @@ async def connect(database_url: str, plugin_models: dict[str, str], *, attempts:
     config = tortoise_config(database_url, plugin_models)
 
     async def init() -> None:
-        await Tortoise.init(config=config)
+        # global fallback: the web server's and the gateway's tasks see the same ORM context
+        await Tortoise.init(config=config, _enable_global_fallback=True)
         await connections.get("default").execute_query("SELECT 1")
 
     try:
@@ -85,7 +86,7 @@ async def connect(database_url: str, plugin_models: dict[str, str], *, attempts:
 async def close() -> None:
     """Close every database connection."""
     try:
-        await connections.close_all()
+        await Tortoise.close_connections()
     except Exception:  # noqa: BLE001 - closing is best effort
         log.warning("error while closing the database", exc_info=True)
 

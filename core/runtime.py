@@ -61,7 +61,7 @@ class RunOptions:
     connect_gateway: bool = True
     watch_interval: float = 1.0
     control_socket: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    bot_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Runtime:
@@ -183,7 +183,7 @@ class Runtime:
             shard_opts["shard_count"] = opts.shard_count
             shard_opts["shard_ids"] = opts.shard_ids or list(range(opts.shard_count))
         intents = compute_intents(self.host.intents())
-        self.bot = OmoBot(self, intents=intents, **shard_opts)
+        self.bot = OmoBot(self, intents=intents, **shard_opts, **opts.bot_options)
         await self._start_web()
         self.host.pm.register(DefaultSettings(), name="core.settings")
         await self.host.start_all(order)

@@ -149,3 +149,148 @@ async def discord_client_factory(emulator: Emulator) -> AsyncIterator[DiscordCli
         yield factory
     finally:
         await factory.close_all()
+
+
+# -- omo runtime ---------------------------------------------------------------------------------------
+
+#: Set to a PostgreSQL URL (``postgres://user@host:5432/postgres``) to run database tests on PostgreSQL:
+#: each test gets a database of its own, dropped afterwards.
+TEST_DATABASE_ENV = "OMO_TEST_DATABASE_URL"
+
+
+@pytest_asyncio.fixture
+async def database_url(tmp_path: Any) -> AsyncIterator[str]:
+    """A fresh, empty database for one test: SQLite in ``tmp_path``, or PostgreSQL when
+    ``OMO_TEST_DATABASE_URL`` is set (a database created for the test and dropped after)."""
+    import os
+    import secrets
+
+    admin_url = os.environ.get(TEST_DATABASE_ENV)
+    if not admin_url:
+        yield f"sqlite://{tmp_path / 'omo-test.sqlite3'}"
+        return
+    import asyncpg
+
+    name = f"omo_test_{secrets.token_hex(6)}"
+    admin = admin_url.replace("postgres://", "postgresql://", 1)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def omo_plugins() -> dict[str, dict[str, Any]]:
+    """The ``[plugins.NAME]`` tables the ``runtime`` fixture writes to plugins.toml; override per module.
+
+    Example: ``{"mileage": {}, "echo": {"module": "tests.sample_plugins.echo", "settings": {"repeat": 2}}}``.
+    """
+    return {}
+
+
+@pytest.fixture
+def omo_owners() -> list[int]:
+    """Operator user ids for the ``runtime`` fixture (plugins.toml ``[bot] owners``)."""
+    return []
+
+
+def write_plugins_toml(path: Any, plugins: dict[str, dict[str, Any]], owners: Iterable[int] = ()) -> None:
+    """Write a plugins.toml enabling ``plugins`` (a dict of tables) with ``owners`` as operators."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    bot = tomlkit.table()
+    bot["owners"] = list(owners)
+    doc["bot"] = bot
+    table = tomlkit.table(is_super_table=True)
+    for name, section in plugins.items():
+        entry = {"enabled": True, **section}
+        table[name] = entry
+    doc["plugins"] = table
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
+class RuntimeFactory:
+    """Starts omo runtimes connected to the emulator; stops them at teardown."""
+
+    def __init__(self, emulator: Emulator, tmp_path: Any, database_url: str) -> None:
+        self.emulator = emulator
+        self.tmp_path = tmp_path
+        self.database_url = database_url
+        self.started: list[Any] = []
+
+    async def __call__(
+        self,
+        plugins: dict[str, dict[str, Any]] | None = None,
+        *,
+        owners: Iterable[int] = (),
+        connect: bool = True,
+        ready_timeout: float = 15.0,  # noqa: ASYNC109
+        **options: Any,
+    ) -> Any:
+        """A started runtime with ``plugins`` (see :func:`omo_plugins`); waits for the gateway to be ready."""
+        from core.environment import Environment
+        from core.runtime import RunOptions, Runtime
+
+        index = len(self.started)
+        plugins_file = self.tmp_path / (f"plugins-{index}.toml" if index else "plugins.toml")
+        write_plugins_toml(plugins_file, plugins or {}, owners)
+        env = Environment.from_environ({
+            "OMO_DATA_DIR": str(self.tmp_path / f"data-{index}"),
+            "OMO_PLUGINS_FILE": str(plugins_file),
+            "DATABASE_URL": self.database_url,
+            "DISCORD_TOKEN": self.emulator.bot_token,
+            "OMO_SECRET_KEY": "test-secret-key-not-for-production",
+            "DISCORD_CLIENT_ID": str(self.emulator.application_id),
+            "DISCORD_CLIENT_SECRET": self.emulator.client_secret,
+        })
+        opts = RunOptions(discord_api=self.emulator.base_url, web_port=0, auto_migrate=True,
+                          control_socket=False, connect_gateway=connect, watch_interval=0.2,
+                          bot_options={"guild_ready_timeout": 0.05}, **options)
+        runtime = Runtime(env, opts)
+        self.started.append(runtime)
+        try:
+            await runtime.start()
+        except BaseException:
+            await runtime.stop()
+            self.started.remove(runtime)
+            raise
+        if connect and not await runtime.bot.wait_ready_or_timeout(ready_timeout):
+            raise TimeoutError(f"the omo runtime was not ready within {ready_timeout}s")
+        return runtime
+
+    async def stop_all(self) -> None:
+        """Stop every runtime this factory started."""
+        for runtime in reversed(self.started):
+            with contextlib.suppress(Exception):
+                await runtime.stop()
+        self.started.clear()
+
+
+@pytest_asyncio.fixture
+async def runtime_factory(emulator: Emulator, tmp_path: Any, database_url: str) -> AsyncIterator[RuntimeFactory]:
+    """``await runtime_factory({"echo": {...}}, owners=[...])``: start omo runtimes against the emulator."""
+    factory = RuntimeFactory(emulator, tmp_path, database_url)
+    try:
+        yield factory
+    finally:
+        await factory.stop_all()
+
+
+@pytest_asyncio.fixture
+async def runtime(
+    runtime_factory: RuntimeFactory, omo_plugins: dict[str, dict[str, Any]], omo_owners: list[int], guild: Guild
+) -> Any:
+    """An omo runtime with the plugins of ``omo_plugins`` connected to the emulator (which has ``guild``),
+    on SQLite or, with ``OMO_TEST_DATABASE_URL``, PostgreSQL; its dashboard is at ``runtime.web_url``."""
+    return await runtime_factory(omo_plugins, owners=omo_owners)
