@@ -254,9 +254,11 @@ class RuntimeFactory:
             "DISCORD_CLIENT_ID": str(self.emulator.application_id),
             "DISCORD_CLIENT_SECRET": self.emulator.client_secret,
         })
-        opts = RunOptions(discord_api=self.emulator.base_url, web_port=0, auto_migrate=True,
-                          control_socket=False, connect_gateway=connect, watch_interval=0.2,
-                          bot_options={"guild_ready_timeout": 0.05}, **options)
+        settings: dict[str, Any] = {
+            "discord_api": self.emulator.base_url, "web_port": 0, "auto_migrate": True, "control_socket": False,
+            "connect_gateway": connect, "watch_interval": 0.2, "bot_options": {"guild_ready_timeout": 0.05},
+        }
+        opts = RunOptions(**{**settings, **options})
         runtime = Runtime(env, opts)
         self.started.append(runtime)
         try:

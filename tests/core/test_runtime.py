@@ -1,0 +1,189 @@
+"""Runtime behaviour: command sync by hash, plugins.toml live changes, start-up errors, core commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Any
+
+import pytest
+import tomlkit
+
+from core.environment import Environment
+from core.errors import DatabaseError
+from core.plugin_host import PluginState
+from core.runtime import RunOptions, Runtime
+from core.testing.emulator import Emulator
+from tests.core import probe
+from tests.core.conftest import PluginWriter, section
+
+ECHO = {"module": "tests.sample_plugins.echo"}
+
+
+async def test_commands_synced_only_when_they_changed(
+    emulator: Emulator, runtime_factory: Any, plugin_writer: PluginWriter
+) -> None:
+    module = plugin_writer.write("dyn")
+    first = await runtime_factory({"dyn": section(module)})
+    syncs_after_first = len(emulator.bot_actions("commands.overwrite"))
+    await first.stop()
+
+    await runtime_factory({"dyn": section(module)})  # same commands, same database
+    syncs_after_restart = len(emulator.bot_actions("commands.overwrite"))
+
+    assert syncs_after_first == 1
+    assert syncs_after_restart == 1
+
+
+async def test_commands_resynced_after_reload_adds_a_command(
+    emulator: Emulator, runtime_factory: Any, plugin_writer: PluginWriter
+) -> None:
+    module = plugin_writer.write("dyn", commands=1)
+    runtime = await runtime_factory({"dyn": section(module)})
+
+    plugin_writer.write("dyn", commands=2, module=module)
+    report = await runtime.host.reload("dyn")
+    for _ in range(50):
+        if "dynx1" in [c["name"] for c in emulator.registered_commands()]:
+            break
+        await asyncio.sleep(0.1)
+
+    assert report.commands_changed
+    assert "dynx1" in [c["name"] for c in emulator.registered_commands()]
+
+
+async def test_help_lists_only_commands_of_plugins_enabled_in_the_guild(
+    emulator: Emulator, guild: Any, runtime_factory: Any
+) -> None:
+    runtime = await runtime_factory({"echo": ECHO})
+    member = emulator.create_member(guild, "alice")
+
+    before = await emulator.invoke(member, emulator.general(guild), "help")
+    await runtime.gate.set_enabled(guild.id, "echo", False)
+    after = await emulator.invoke(member, emulator.general(guild), "help")
+
+    assert "/echo" in before.embeds[0]["description"]
+    assert "/echo" not in after.embeds[0]["description"]
+    assert "/plugins list" in after.embeds[0]["description"]
+
+
+async def test_plugins_reload_command_is_for_operators_only(
+    emulator: Emulator, guild: Any, runtime_factory: Any
+) -> None:
+    operator = emulator.create_member(guild, "operator")
+    other = emulator.create_member(guild, "someone")
+    await runtime_factory({"echo": ECHO}, owners=[operator.id])
+
+    refused = await emulator.invoke(other, emulator.general(guild), "plugins reload", plugin="echo")
+    done = await emulator.invoke(operator, emulator.general(guild), "plugins reload", plugin="echo")
+
+    assert "Only the bot's operators" in (refused.content or "")
+    followups = done.followups or await done.wait_for_followups(1)
+    assert "Reloaded **echo**" in followups[0]["content"]
+
+
+async def test_plugins_toml_change_is_applied_and_bad_file_rejected(
+    runtime_factory: Any, plugin_writer: PluginWriter, tmp_path: Any
+) -> None:
+    one = plugin_writer.write("one")
+    two = plugin_writer.write("two")
+    runtime = await runtime_factory({"one": section(one)}, connect=False)
+    path = runtime.plugins_file_path
+
+    doc = tomlkit.parse(path.read_text())
+    doc["plugins"]["two"] = {"enabled": True, "module": two}  # type: ignore[index]
+    path.write_text(tomlkit.dumps(doc))
+    for _ in range(50):
+        if runtime.host.loaded("two"):
+            break
+        await asyncio.sleep(0.1)
+    assert runtime.host.loaded("two") is not None
+
+    good_text = path.read_text()
+    path.write_text(good_text.replace("enabled = true", "enabled = 'sure'", 1))
+    for _ in range(50):
+        if runtime.plugins_file_error:
+            break
+        await asyncio.sleep(0.1)
+
+    assert runtime.plugins_file_error and "Input should be a valid boolean" in runtime.plugins_file_error
+    assert f"{path}:" in runtime.plugins_file_error
+    assert set(runtime.host.enabled_names()) == {"one", "two"}  # last good file still in force
+
+    doc = tomlkit.parse(good_text)
+    doc["plugins"]["one"]["enabled"] = False  # type: ignore[index]
+    path.write_text(tomlkit.dumps(doc))
+    for _ in range(50):
+        if runtime.host.records["one"].state == PluginState.DISABLED:
+            break
+        await asyncio.sleep(0.1)
+    assert runtime.host.records["one"].state == PluginState.DISABLED
+    assert runtime.plugins_file_error is None
+
+
+async def test_sighup_rereads_plugins_toml(runtime_factory: Any, plugin_writer: PluginWriter) -> None:
+    one = plugin_writer.write("one")
+    two = plugin_writer.write("two")
+    runtime = await runtime_factory({"one": section(one)}, connect=False, watch_interval=3600)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.apply_plugins_file()))
+    try:
+        doc = tomlkit.parse(runtime.plugins_file_path.read_text())
+        doc["plugins"]["two"] = {"enabled": True, "module": two}  # type: ignore[index]
+        runtime.plugins_file_path.write_text(tomlkit.dumps(doc))
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(50):
+            if runtime.host.loaded("two"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+    assert runtime.host.loaded("two") is not None
+    assert ("setup", "two", "1") in probe.EVENTS
+
+
+async def test_unreachable_database_at_start_is_a_clear_error(tmp_path: Any) -> None:
+    env = Environment.from_environ({
+        "OMO_DATA_DIR": str(tmp_path), "OMO_PLUGINS_FILE": str(tmp_path / "none.toml"),
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/omo",
+    })
+    runtime = Runtime(env, RunOptions(connect_gateway=False, web_port=0, control_socket=False))
+
+    with pytest.raises(DatabaseError, match="database unreachable while connecting"):
+        await runtime.start()
+    await runtime.stop()
+
+
+async def test_unmigrated_database_says_what_to_run(tmp_path: Any, database_url: str) -> None:
+    env = Environment.from_environ({
+        "OMO_DATA_DIR": str(tmp_path), "OMO_PLUGINS_FILE": str(tmp_path / "none.toml"), "DATABASE_URL": database_url,
+    })
+    runtime = Runtime(env, RunOptions(connect_gateway=False, web_port=0, control_socket=False))
+
+    with pytest.raises(DatabaseError, match="run `omo db upgrade`"):
+        await runtime.start()
+    await runtime.stop()
+
+
+async def test_bad_settings_default_in_plugins_toml_fails_that_plugin_with_line(
+    runtime_factory: Any,
+) -> None:
+    runtime = await runtime_factory({"echo": {**ECHO, "settings": {"repeat": 99}}}, connect=False)
+
+    record = runtime.host.records["echo"]
+    assert record.state == PluginState.FAILED
+    assert "[plugins.echo.settings] repeat" in (record.error or "")
+    assert "plugins.toml:" in (record.error or "")
+
+
+async def test_settings_defaults_from_plugins_toml_reach_the_plugin(
+    emulator: Emulator, guild: Any, runtime_factory: Any
+) -> None:
+    await runtime_factory({"echo": {**ECHO, "settings": {"prefix": "~", "repeat": 2}}})
+    member = emulator.create_member(guild, "alice")
+
+    answer = await emulator.invoke(member, emulator.general(guild), "echo", text="x")
+
+    assert answer.content == "~x~x"
