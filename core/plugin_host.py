@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -379,6 +379,19 @@ class PluginHost:
         blueprint = fn(plugin=loaded.context) if fn else None
         return web.stage(loaded.name, blueprint)
 
+    def _add_hookspecs(self, module: ModuleType | None) -> None:
+        """Register a plugin's own hookspecs; specs already known (a reload) are kept as they are."""
+        if module is None:
+            return
+        fresh = {
+            name: getattr(module, name)
+            for name in dir(module)
+            if self.pm.parse_hookspec_opts(module, name) is not None
+            and not (hasattr(self.pm.hook, name) and getattr(self.pm.hook, name).spec is not None)
+        }
+        if fresh:
+            self.pm.add_hookspecs(SimpleNamespace(**fresh))
+
     async def _build_cogs(self, loaded: LoadedPlugin) -> list[commands.Cog]:
         cogs = await call_plugin_hook(loaded.module, "omo_cogs", plugin=loaded.context) or []
         for cog in cogs:
@@ -387,8 +400,7 @@ class PluginHost:
         return list(cogs)
 
     async def _activate(self, loaded: LoadedPlugin, staged: Staged | None) -> None:
-        if loaded.info.hookspecs is not None:
-            self.pm.add_hookspecs(loaded.info.hookspecs)
+        self._add_hookspecs(loaded.info.hookspecs)
         self.pm.register(loaded.module, name=loaded.name)
         loaded.cogs = await self._build_cogs(loaded)
         bot = self.runtime.bot
@@ -544,8 +556,7 @@ class PluginHost:
             log.exception("old version's teardown failed during reload", plugin=old.name)
         if self.pm.is_registered(old.module):
             self.pm.unregister(old.module)
-        if new.info.hookspecs is not None:
-            self.pm.add_hookspecs(new.info.hookspecs)
+        self._add_hookspecs(new.info.hookspecs)
         self.pm.register(new.module, name=new.name)
         for cog in old.cogs:
             if bot.get_cog(cog.qualified_name) is cog:

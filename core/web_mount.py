@@ -3,7 +3,8 @@
 Flask and Quart cannot unregister a blueprint. A plugin's blueprint is therefore
 registered on a scratch app first (staging: any error leaves the live app as it
 was), and the resulting rules, view functions and per-blueprint hooks are then
-swapped into the live app in one step, with a freshly built URL map.
+swapped into the live app in one synchronous step (rules stay compiled; only the
+URL matcher is rebuilt).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Blueprint, Quart
-from werkzeug.routing import Map
+from werkzeug.routing.matcher import StateMachineMatcher
 
 GuildGuard = Callable[[str, int], Awaitable[Any]]
 
@@ -34,22 +35,6 @@ _NAME_KEYED = (
 def mount_prefix(plugin: str) -> str:
     """URL prefix of a plugin's blueprint."""
     return f"/guilds/<int:guild_id>/{plugin}"
-
-
-def copy_rule(rule: Any) -> Any:
-    """An unbound copy of a routing rule (Quart's rules take different arguments than werkzeug's ``empty``)."""
-    return type(rule)(
-        rule.rule,
-        defaults=dict(rule.defaults) if rule.defaults else None,
-        subdomain=rule.subdomain,
-        methods=rule.methods,
-        endpoint=rule.endpoint,
-        strict_slashes=rule.strict_slashes,
-        merge_slashes=rule.merge_slashes,
-        host=rule.host,
-        websocket=rule.websocket,
-        provide_automatic_options=getattr(rule, "provide_automatic_options", False),
-    )
 
 
 def _owned(name: str | None, plugin: str) -> bool:
@@ -73,6 +58,7 @@ class WebMount:
     def __init__(self, app: Quart, guard: GuildGuard) -> None:
         self.app = app
         self.guard = guard
+        self._scratch: Quart | None = None
 
     def stage(self, plugin: str, blueprint: Blueprint | None) -> Staged:
         """Register ``blueprint`` on a scratch app and collect what it added; raises on any error."""
@@ -81,19 +67,43 @@ class WebMount:
             return staged
         if blueprint.name != plugin:
             raise ValueError(f"the blueprint of plugin {plugin!r} must be named {plugin!r}, not {blueprint.name!r}")
-        scratch = Quart(self.app.import_name)
-        scratch.url_map.converters.update(self.app.url_map.converters)
+        scratch = self._scratch_app()
         scratch.register_blueprint(blueprint, url_prefix=mount_prefix(plugin))
-        staged.rules = [copy_rule(rule) for rule in scratch.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
+        staged.rules = [rule for rule in scratch.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
         staged.view_functions = {k: v for k, v in scratch.view_functions.items() if _owned(k, plugin)}
         staged.blueprints = {k: v for k, v in scratch.blueprints.items() if _owned(k, plugin)}
         for attr in _NAME_KEYED:
             source = getattr(scratch, attr, None)
             if source is not None:
                 staged.keyed[attr] = {k: v for k, v in source.items() if _owned(k, plugin)}
+        self._reset_scratch(plugin)
         guard = self._guard_for(plugin)
         staged.keyed.setdefault("before_request_funcs", {}).setdefault(plugin, []).insert(0, guard)
         return staged
+
+    def _scratch_app(self) -> Quart:
+        if self._scratch is None:
+            self._scratch = Quart(self.app.import_name, static_folder=None)
+            self._scratch.url_map.converters.update(self.app.url_map.converters)
+        return self._scratch
+
+    def _reset_scratch(self, plugin: str) -> None:
+        """Forget what staging ``plugin`` added to the scratch app, so it can be reused."""
+        scratch = self._scratch
+        assert scratch is not None
+        old = scratch.url_map
+        scratch.url_map = type(old)(host_matching=old.host_matching, strict_slashes=old.strict_slashes,
+                                    merge_slashes=old.merge_slashes)
+        scratch.url_map.converters = dict(old.converters)
+        for key in [k for k in scratch.view_functions if _owned(k, plugin)]:
+            del scratch.view_functions[key]
+        for key in [k for k in scratch.blueprints if _owned(k, plugin)]:
+            del scratch.blueprints[key]
+        for attr in _NAME_KEYED:
+            target = getattr(scratch, attr, None)
+            if target is not None:
+                for key in [k for k in target if _owned(k, plugin)]:
+                    del target[key]
 
     def _guard_for(self, plugin: str) -> Callable[[], Awaitable[Any]]:
         async def guard() -> Any:
@@ -111,7 +121,7 @@ class WebMount:
         """What ``plugin`` has on the live app now (to restore on rollback)."""
         app = self.app
         staged = Staged(plugin)
-        staged.rules = [copy_rule(rule) for rule in app.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
+        staged.rules = [rule for rule in app.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
         staged.view_functions = {k: v for k, v in app.view_functions.items() if _owned(k, plugin)}
         staged.blueprints = {k: v for k, v in app.blueprints.items() if _owned(k, plugin)}
         for attr in _NAME_KEYED:
@@ -124,23 +134,23 @@ class WebMount:
         """Replace ``plugin``'s routes with ``staged``; return what was there before."""
         app = self.app
         previous = self.current(plugin)
-        old_map = app.url_map
-        new_map = Map(
-            default_subdomain=old_map.default_subdomain,
-            strict_slashes=old_map.strict_slashes,
-            merge_slashes=old_map.merge_slashes,
-            redirect_defaults=old_map.redirect_defaults,
-            sort_parameters=old_map.sort_parameters,
-            sort_key=old_map.sort_key,
-            host_matching=old_map.host_matching,
-        )
-        new_map.__class__ = old_map.__class__
-        new_map.converters = dict(old_map.converters)
-        for rule in old_map.iter_rules():
-            if not _owned(rule.endpoint, plugin):
-                new_map.add(copy_rule(rule))
+        live = app.url_map
+        # Rules stay compiled: the live ones are reused, the staged ones were compiled on the scratch
+        # map. Only the matcher (cheap, no compiling) is rebuilt.
+        matcher = StateMachineMatcher(live.merge_slashes)
+        by_endpoint: dict[Any, list[Any]] = {}
+        for endpoint, rules in live._rules_by_endpoint.items():
+            if _owned(endpoint, plugin):
+                continue
+            by_endpoint[endpoint] = rules
+            for rule in rules:
+                if not rule.build_only:
+                    matcher.add(rule)
         for rule in staged.rules:
-            new_map.add(copy_rule(rule))
+            rule.map = live
+            if not rule.build_only:
+                matcher.add(rule)
+            by_endpoint.setdefault(rule.endpoint, []).append(rule)
         # everything below is synchronous: no request can see a half-swapped app
         for key in [k for k in app.view_functions if _owned(k, plugin)]:
             del app.view_functions[key]
@@ -155,7 +165,9 @@ class WebMount:
             for key in [k for k in target if _owned(k, plugin)]:
                 del target[key]
             target.update(staged.keyed.get(attr, {}))
-        app.url_map = new_map
+        live._matcher = matcher
+        live._rules_by_endpoint = by_endpoint
+        live._remap = True
         cache = getattr(app.jinja_env, "cache", None)
         if cache is not None:
             cache.clear()
