@@ -62,10 +62,23 @@ async def retrying(op: Callable[[], Awaitable[T]], *, what: str, attempts: int =
     raise AssertionError("unreachable")
 
 
+_users: dict[str, int] = {}
+
+
 async def connect(database_url: str, plugin_models: dict[str, str], *, attempts: int = 5) -> dict[str, Any]:
-    """Initialise Tortoise and check the database answers; raise :class:`DatabaseError` if not."""
+    """Initialise Tortoise and check the database answers; raise :class:`DatabaseError` if not.
+
+    Tortoise is process-wide: several runtimes in one process (tests, benchmarks) share one
+    connection set when they use the same database, and must all call :func:`close`.
+    """
     ensure_sqlite_dir(database_url)
     config = tortoise_config(database_url, plugin_models)
+    if _users:
+        current = next(iter(_users))
+        if current != database_url:
+            raise DatabaseError(f"this process already uses another database ({current.split('://')[0]})")
+        _users[database_url] += 1
+        return config
 
     async def init() -> None:
         # global fallback: the web server's and the gateway's tasks see the same ORM context
@@ -75,20 +88,35 @@ async def connect(database_url: str, plugin_models: dict[str, str], *, attempts:
     try:
         await retrying(init, what="connecting", attempts=attempts)
     except DatabaseError:
-        await close()
+        await _close()
         raise
     except OperationalError as exc:
-        await close()
+        await _close()
         raise DatabaseError(f"cannot open the database: {exc}") from exc
+    _users[database_url] = 1
     return config
 
 
-async def close() -> None:
-    """Close every database connection."""
+def in_use() -> bool:
+    """Whether this process already holds a database connection set."""
+    return bool(_users)
+
+
+async def _close() -> None:
     try:
         await Tortoise.close_connections()
     except Exception:  # noqa: BLE001 - closing is best effort
         log.warning("error while closing the database", exc_info=True)
+
+
+async def close() -> None:
+    """Release this user's hold on the database; the last one closes the connections."""
+    for url in list(_users):
+        _users[url] -= 1
+        if _users[url] > 0:
+            return
+        del _users[url]
+    await _close()
 
 
 def dialect() -> str:

@@ -252,20 +252,25 @@ class Simulator:
         if not self.world.members:
             return
         await asyncio.sleep(FIRST_ACTION_DELAY)
+        actions = 0
         while True:
             try:
-                await self.act()
+                await self.act(actions)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a simulated action must never stop the demo
                 self.failures += 1
                 log.warning("simulated action failed", error=f"{type(exc).__name__}: {exc}")
+            actions += 1
             await asyncio.sleep(self.rng.uniform(*ACTION_INTERVAL))
 
-    async def act(self) -> None:
-        """One action: mostly chat, sometimes /help, sometimes another registered command."""
+    async def act(self, number: int = 0) -> None:
+        """One action: a greeting first, then /help, then mostly chat, sometimes a registered command."""
         member = self.rng.choice(self.world.members)
-        roll = self.rng.random()
+        if number == 0:
+            await self.chat(member, "hi everyone! :wave:", self.world.text_channels[0])
+            return
+        roll = 0.6 if number == 1 else self.rng.random()
         if roll < 0.55:
             await self.chat(member)
         elif roll < 0.7:
@@ -278,13 +283,14 @@ class Simulator:
         """Global and demo-guild commands the bot has registered."""
         return self.emu.registered_commands() + self.emu.registered_commands(self.world.guild)
 
-    async def chat(self, member: Member) -> None:
-        """``member`` says something in a chat channel, now and then to someone."""
-        text = self.rng.choice(CHATTER)
+    async def chat(self, member: Member, text: str | None = None, channel: Channel | None = None) -> None:
+        """``member`` says ``text`` (or something random) in ``channel`` (or a chat channel), now and then to
+        someone."""
+        text = text or self.rng.choice(CHATTER)
         others = [m for m in self.world.members if m.user_id != member.user_id]
         if others and self.rng.random() < 0.2:
             text = f"<@{self.rng.choice(others).user_id}> {text}"
-        await self.emu.send_message(member, self.rng.choice(self.world.chat_channels), text)
+        await self.emu.send_message(member, channel or self.rng.choice(self.world.chat_channels), text)
         self.messages += 1
 
     async def invoke(self, member: Member, leaf: Leaf) -> None:

@@ -109,9 +109,11 @@ def missing_migrations(plugin_models: dict[str, str]) -> list[str]:
 
 
 async def upgrade_all(
-    database_url: str, plugin_models: dict[str, str], progress: Progress | None = None
+    database_url: str, plugin_models: dict[str, str], progress: Progress | None = None, *, connected: bool = False
 ) -> dict[str, list[str]]:
-    """Apply every pending migration of every app; return what was applied per app."""
+    """Apply every pending migration of every app; return what was applied per app.
+
+    With ``connected`` the ORM is already initialised (by :func:`core.db.connect`) and stays open."""
     say = progress or (lambda _msg: None)
     ensure_sqlite_dir(database_url)
     config = tortoise_config(database_url, plugin_models)
@@ -122,7 +124,8 @@ async def upgrade_all(
         )
     applied: dict[str, list[str]] = {}
     locations = app_locations(plugin_models)
-    await Tortoise.init(config=config)
+    if not connected:
+        await Tortoise.init(config=config)
     try:
         for index, (app, location) in enumerate(locations.items(), start=1):
             say(f"[{index}/{len(locations)}] {app}: checking")
@@ -133,7 +136,8 @@ async def upgrade_all(
             say(f"[{index}/{len(locations)}] {app}: " + (", ".join(done) if done else "up to date"))
             log.info("migrations applied", app=app, applied=done)
     finally:
-        await Tortoise.close_connections()
+        if not connected:
+            await Tortoise.close_connections()
     return applied
 
 

@@ -90,7 +90,7 @@ class PluginContext:
             seconds,
             job,
             per_guild=per_guild,
-            guilds=self.runtime.gate.guilds_enabled if per_guild else None,
+            guilds=(lambda: self.runtime.gate.guilds_enabled(self.name)) if per_guild else None,
             initial_delay=initial_delay,
         )
 

@@ -161,14 +161,18 @@ class Runtime:
         self.host.discover(self.plugins_file)
         order = self.host.load_enabled(self.plugins_file.enabled_plugins())
         models = self.host.models()
-        if opts.auto_migrate:
+        shared = db.in_use()
+        if opts.auto_migrate and not shared:
             await upgrade_all(self.env.database_url, models, lambda m: log.info("migrate", step=m))
         await db.connect(self.env.database_url, models)
         self.db_ok = True
+        if opts.auto_migrate and shared:
+            await upgrade_all(self.env.database_url, models, lambda m: log.info("migrate", step=m), connected=True)
         missing = missing_migrations(models)
         todo = await pending(models)
         if missing or todo:
             await db.close()
+            self.db_ok = False
             what = ", ".join(missing) if missing else ", ".join(f"{a} ({len(v)})" for a, v in todo.items())
             raise DatabaseError(f"the database is not migrated ({what}): run `omo db upgrade`")
         await self.gate.load()

@@ -76,7 +76,12 @@ class Scheduler:
             while True:
                 if per_guild:
                     assert guilds is not None
-                    for guild_id in list(guilds()):
+                    try:
+                        targets = list(guilds())
+                    except Exception:
+                        log.exception("listing the guilds of a per-guild job failed", plugin=plugin, job=name)
+                        targets = []
+                    for guild_id in targets:
                         await self._run_once(plugin, name, job, guild_id)
                 else:
                     await self._run_once(plugin, name, job)

@@ -296,3 +296,95 @@ async def runtime(
     """An omo runtime with the plugins of ``omo_plugins`` connected to the emulator (which has ``guild``),
     on SQLite or, with ``OMO_TEST_DATABASE_URL``, PostgreSQL; its dashboard is at ``runtime.web_url``."""
     return await runtime_factory(omo_plugins, owners=omo_owners)
+
+
+# -- web admin -----------------------------------------------------------------------------------------
+
+
+class WebClient:
+    """An HTTP client logged in to an omo dashboard (the session cookie is kept), with its CSRF token.
+
+    ``client.http`` is the underlying ``httpx.AsyncClient`` (base URL = the dashboard) for raw requests
+    (no CSRF token added); ``get``, ``form`` and ``json`` are shortcuts, the last two adding the token.
+    """
+
+    def __init__(self, http: Any, user_id: int, csrf_token: str) -> None:
+        self.http = http
+        self.user_id = user_id
+        self.csrf_token = csrf_token
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The client's cookies (name -> value), e.g. to reuse the session cookie elsewhere."""
+        return {c.name: c.value for c in self.http.cookies.jar}
+
+    async def get(self, url: str, **kwargs: Any) -> Any:
+        """GET ``url`` (relative to the dashboard)."""
+        return await self.http.get(url, **kwargs)
+
+    async def form(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a form with the CSRF token field."""
+        return await self.http.post(url, data={**(data or {}), "csrf_token": self.csrf_token}, **kwargs)
+
+    async def json(self, method: str, url: str, body: Any = None, **kwargs: Any) -> Any:
+        """Send JSON with the ``X-CSRF-Token`` header (as the dashboard's own scripts do)."""
+        headers = {"X-CSRF-Token": self.csrf_token, **kwargs.pop("headers", {})}
+        return await self.http.request(method, url, json=body, headers=headers, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
+
+
+async def web_login_client(runtime: Any, emulator: Emulator, user: Any, **client_options: Any) -> WebClient:
+    """Log ``user`` (a Member, User or id) in to ``runtime``'s dashboard through the real OAuth2 round trip.
+
+    GET /auth/login -> the emulator approves as ``user`` -> GET /auth/callback with code and state;
+    returns a :class:`WebClient` holding the session cookie and the CSRF token. Raises AssertionError
+    with the dashboard's answer if the login does not succeed.
+    """
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+
+    user_id = int(getattr(user, "user_id", None) or getattr(user, "id", user))
+    http = httpx.AsyncClient(base_url=runtime.web_url, follow_redirects=False, timeout=10.0, **client_options)
+    try:
+        start = await http.get("/auth/login")
+        assert start.status_code in (302, 303), f"/auth/login answered {start.status_code}: {start.text[:300]}"
+        query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+        back = emulator.approve_oauth(user_id, query["client_id"], query["redirect_uri"], query["scope"],
+                                      query.get("state"))
+        parts = urlsplit(back)
+        done = await http.get(f"{parts.path}?{parts.query}")
+        assert done.status_code in (302, 303), f"/auth/callback answered {done.status_code}: {done.text[:300]}"
+        page = await http.get("/")
+        match = re.search(r'<meta name="csrf-token" content="([^"]*)"', page.text)
+        assert match and match.group(1), "no CSRF token on the start page after login"
+    except BaseException:
+        await http.aclose()
+        raise
+    return WebClient(http, user_id, match.group(1))
+
+
+WebLogin = Callable[..., Any]
+
+
+@pytest_asyncio.fixture
+async def web_login(emulator: Emulator) -> AsyncIterator[WebLogin]:
+    """``client = await web_login(runtime, member)``: a :class:`WebClient` logged in as ``member`` through the
+    emulator's OAuth2 flow (real state check, code exchange and session cookie); closed at teardown."""
+    clients: list[WebClient] = []
+
+    async def login(runtime: Any, user: Any, **client_options: Any) -> WebClient:
+        client = await web_login_client(runtime, emulator, user, **client_options)
+        clients.append(client)
+        return client
+
+    try:
+        yield login
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()

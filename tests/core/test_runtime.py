@@ -187,3 +187,23 @@ async def test_settings_defaults_from_plugins_toml_reach_the_plugin(
     answer = await emulator.invoke(member, emulator.general(guild), "echo", text="x")
 
     assert answer.content == "~x~x"
+
+
+async def test_plugin_switch_reaches_another_process_through_postgres(
+    runtime_factory: Any, plugin_writer: PluginWriter, database_url: str
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("cross-process switches travel by PostgreSQL LISTEN/NOTIFY; this run uses SQLite")
+    module = plugin_writer.write("dyn")
+    first = await runtime_factory({"dyn": section(module)}, connect=False)
+    second = await runtime_factory({"dyn": section(module)}, connect=False)
+    assert first.bus.origin != second.bus.origin
+
+    await first.gate.set_enabled(1234, "dyn", False, actor_id=9)
+    for _ in range(50):
+        if not second.gate.is_enabled(1234, "dyn"):
+            break
+        await asyncio.sleep(0.05)
+
+    assert second.gate.is_enabled(1234, "dyn") is False
+    assert first.gate.is_enabled(1234, "dyn") is False

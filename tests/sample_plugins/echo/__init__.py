@@ -34,7 +34,11 @@ def omo_setup(plugin: PluginContext) -> None:
     async def tick() -> None:
         events.append(("tick", VERSION))
 
+    async def per_guild(guild_id: int) -> None:
+        events.append(("guild_job", guild_id))
+
     plugin.every(0.05, tick, name="tick")
+    plugin.every(0.05, per_guild, name="per_guild", per_guild=True)
 
 
 @hookimpl

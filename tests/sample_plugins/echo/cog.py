@@ -17,6 +17,10 @@ class EchoCog(commands.Cog):
         settings = await self.plugin.settings(interaction.guild_id or 0)
         await interaction.response.send_message(f"{settings.prefix}{text}" * settings.repeat)
 
+    @commands.command(name="shout")
+    async def shout(self, ctx: commands.Context, *, text: str) -> None:
+        await ctx.send(text.upper())
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot:

@@ -1,0 +1,72 @@
+"""The gate covers prefix commands and per-guild jobs too; intents come from the plugins; shards split guilds."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from core.testing.emulator import Emulator
+from tests.sample_plugins import echo
+
+ECHO = {"echo": {"module": "tests.sample_plugins.echo"}}
+
+
+@pytest.fixture
+def omo_plugins() -> dict[str, dict[str, Any]]:
+    return ECHO
+
+
+async def test_prefix_command_refused_where_plugin_disabled(emulator: Emulator, runtime: Any, guild: Any) -> None:
+    other = emulator.create_guild("Other")
+    alice = emulator.create_member(guild, "alice")
+    bob = emulator.create_member(other, "bob")
+    await runtime.gate.set_enabled(guild.id, "echo", False)
+
+    await emulator.send_message(alice, emulator.general(guild), "!shout quiet")
+    refused = await emulator.wait_for_bot_message(emulator.general(guild), timeout=5)
+    await emulator.send_message(bob, emulator.general(other), "!shout loud")
+    served = await emulator.wait_for_bot_message(emulator.general(other), timeout=5)
+
+    assert "disabled in this server" in refused["content"]
+    assert served["content"] == "LOUD"
+
+
+async def test_per_guild_job_runs_only_for_enabled_guilds(emulator: Emulator, runtime: Any, guild: Any) -> None:
+    other = emulator.create_guild("Other")
+    await asyncio.sleep(0.2)
+    await runtime.gate.set_enabled(guild.id, "echo", False)
+    echo.events.clear()
+    await asyncio.sleep(0.3)
+
+    guilds = {e[1] for e in echo.events if e[0] == "guild_job"}
+    assert guilds == {other.id}
+
+
+async def test_intents_are_what_the_enabled_plugins_declare(runtime_factory: Any) -> None:
+    without = await runtime_factory({}, connect=False)
+    assert not without.bot.intents.message_content
+    await without.stop()
+
+    with_echo = await runtime_factory(ECHO, connect=False)
+    assert with_echo.bot.intents.message_content  # echo declares it
+    assert with_echo.bot.intents.guilds and with_echo.bot.intents.members
+
+
+async def test_two_shards_each_get_their_guilds(emulator: Emulator, runtime_factory: Any) -> None:
+    guilds = []
+    for i in range(6):  # snowflakes carry milliseconds: space them so both shards get guilds
+        guilds.append(emulator.create_guild(f"G{i}"))
+        await asyncio.sleep(0.0015)
+    expected = {shard: {g.id for g in guilds if (g.id >> 22) % 2 == shard} for shard in (0, 1)}
+    assert expected[0] and expected[1], "the snowflakes happened to land on one shard"
+
+    runtime = await runtime_factory({}, shard_count=2)
+
+    for shard in (0, 1):
+        seen = {g.id for g in runtime.bot.guilds if g.shard_id == shard}
+        assert expected[shard] <= seen
+    assert sorted(runtime.bot.shards) == [0, 1]
+    report = await runtime.readiness()
+    assert report["gateway"]["ok"] and len(report["gateway"]["shards"]) == 2
