@@ -25,17 +25,17 @@ log = structlog.get_logger("omo.bench.reload")
 
 COMMANDS = "".join(
     textwrap.indent(
-        textwrap.dedent(f'''
+        textwrap.dedent(f"""
             @app_commands.command(name="cmd{i}", description="command {i}")
             async def cmd{i}(self, interaction: discord.Interaction, text: str) -> None:
                 await interaction.response.send_message(text)
-        '''),
+        """),
         "    ",
     )
     for i in range(20)
 )
 
-COG = f'''
+COG = f"""
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -49,15 +49,20 @@ class BenchCog(commands.Cog, name="benchcog"):
     async def on_message(self, message: discord.Message) -> None:
         pass
 {COMMANDS}
-'''
+"""
 
-EXTENSION = COG + '''
+EXTENSION = (
+    COG
+    + """
 
 async def setup(bot):
     await bot.add_cog(BenchCog())
-'''
+"""
+)
 
-PLUGIN = COG + '''
+PLUGIN = (
+    COG
+    + """
 
 from quart import Blueprint
 
@@ -91,7 +96,8 @@ def omo_setup(plugin: PluginContext) -> None:
         pass
 
     plugin.every(60, tick, name="tick")
-'''
+"""
+)
 
 
 def _progress(label: str, done: int, total: int) -> None:
@@ -114,12 +120,17 @@ async def _measure(root: Path, count: int) -> tuple[list[float], list[float]]:
     (pkg / "__init__.py").write_text(PLUGIN)
     toml = root / "plugins.toml"
     toml.write_text('[plugins.benchplug]\nenabled = true\nmodule = "benchplug_mod"\n')
-    env = Environment.from_environ({
-        "OMO_DATA_DIR": str(root / "data"), "OMO_PLUGINS_FILE": str(toml),
-        "DATABASE_URL": f"sqlite://{root / 'bench.sqlite3'}", "OMO_SECRET_KEY": "bench",
-    })
-    runtime = Runtime(env, RunOptions(connect_gateway=False, web_port=0, auto_migrate=True, control_socket=False,
-                                      watch_interval=3600))
+    env = Environment.from_environ(
+        {
+            "OMO_DATA_DIR": str(root / "data"),
+            "OMO_PLUGINS_FILE": str(toml),
+            "DATABASE_URL": f"sqlite://{root / 'bench.sqlite3'}",
+            "OMO_SECRET_KEY": "bench",
+        }
+    )
+    runtime = Runtime(
+        env, RunOptions(connect_gateway=False, web_port=0, auto_migrate=True, control_socket=False, watch_interval=3600)
+    )
     await runtime.start()
     baseline: list[float] = []
     ours: list[float] = []

@@ -34,8 +34,10 @@ class PluginDisabled(commands.CheckFailure, app_commands.CheckFailure):
 
     def __init__(self, plugin: str) -> None:
         self.plugin = plugin
-        super().__init__(f"The **{plugin}** plugin is disabled in this server. A server admin can enable it "
-                         f"with `/plugins enable {plugin}` or from the dashboard.")
+        super().__init__(
+            f"The **{plugin}** plugin is disabled in this server. A server admin can enable it "
+            f"with `/plugins enable {plugin}` or from the dashboard."
+        )
 
 
 def guild_id_of(args: tuple[Any, ...]) -> int | None:
@@ -56,7 +58,8 @@ def compute_intents(names: set[str]) -> discord.Intents:
     """Intents for core plus every flag the plugins declare; unknown names raise ValueError."""
     intents = discord.Intents.none()
     for name in {*DEFAULT_INTENTS, *names}:
-        if not hasattr(discord.Intents, name) or not isinstance(getattr(discord.Intents, name), discord.flags.flag_value):
+        flag = getattr(discord.Intents, name, None)
+        if not isinstance(flag, discord.flags.flag_value):
             raise ValueError(f"unknown gateway intent {name!r} (see discord.Intents)")
         setattr(intents, name, True)
     return intents
@@ -65,7 +68,7 @@ def compute_intents(names: set[str]) -> discord.Intents:
 class OmoTree(app_commands.CommandTree["OmoBot"]):
     """Command tree that waits out reload swaps and applies the per-guild gate."""
 
-    def owner_of(self, command: app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu | None) -> str | None:
+    def owner_of(self, command: Any) -> str | None:
         """The plugin that owns an app command (through its cog)."""
         host = self.client.runtime.host
         todo: list[Any] = [command] if command is not None else []
@@ -94,8 +97,11 @@ class OmoTree(app_commands.CommandTree["OmoBot"]):
         command = self._lookup(interaction)
         plugin = self.owner_of(command)
         structlog.contextvars.bind_contextvars(
-            interaction_id=interaction.id, command=getattr(command, "qualified_name", None),
-            guild_id=interaction.guild_id, user_id=interaction.user.id, plugin=plugin,
+            interaction_id=interaction.id,
+            command=getattr(command, "qualified_name", None),
+            guild_id=interaction.guild_id,
+            user_id=interaction.user.id,
+            plugin=plugin,
         )
         if plugin is None or interaction.guild_id is None or runtime.gate.is_enabled(interaction.guild_id, plugin):
             return True
@@ -133,6 +139,7 @@ class OmoBot(commands.AutoShardedBot):
             tree_cls=OmoTree,
             help_command=None,
             owner_ids=set(runtime.owners()) or None,
+            activity=discord.Game(runtime.plugins_file.bot.status) if runtime.plugins_file.bot.status else None,
             **options,
         )
         self.runtime = runtime
@@ -164,7 +171,7 @@ class OmoBot(commands.AutoShardedBot):
         if not listeners:
             return
         host = self.runtime.host
-        guild_id: int | None | bool = False
+        guild_id: int | bool | None = False
         for func in listeners:
             plugin = host.owner_of_cog(getattr(func, "__self__", None))
             if plugin is None:
@@ -178,7 +185,7 @@ class OmoBot(commands.AutoShardedBot):
 
     @staticmethod
     def _plugin_listener(
-        func: Callable[..., Coroutine[Any, Any, Any]], plugin: str, guild_id: int | None | bool, event: str
+        func: Callable[..., Coroutine[Any, Any, Any]], plugin: str, guild_id: int | bool | None, event: str
     ) -> Callable[..., Coroutine[Any, Any, None]]:
         async def run(*args: Any, **kwargs: Any) -> None:
             with structlog.contextvars.bound_contextvars(
@@ -204,8 +211,11 @@ class OmoBot(commands.AutoShardedBot):
         if isinstance(error, commands.UserInputError | commands.CheckFailure):
             await ctx.reply(str(error), mention_author=False)
             return
-        log.error("prefix command failed", command=ctx.command and ctx.command.qualified_name,
-                  exc_info=getattr(error, "original", error))
+        log.error(
+            "prefix command failed",
+            command=ctx.command and ctx.command.qualified_name,
+            exc_info=getattr(error, "original", error),
+        )
         await ctx.reply("Something went wrong running this command. It was logged.", mention_author=False)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
@@ -241,8 +251,12 @@ class OmoBot(commands.AutoShardedBot):
         else:
             await self.tree.sync()
         await CommandSyncState.update_or_create(defaults={"digest": digest}, scope=scope)
-        log.info("app commands synced", scope=scope, commands=len(self.commands_payload()),
-                 seconds=round(time.perf_counter() - started, 3))
+        log.info(
+            "app commands synced",
+            scope=scope,
+            commands=len(self.commands_payload()),
+            seconds=round(time.perf_counter() - started, 3),
+        )
         return True
 
     async def setup_hook(self) -> None:
@@ -253,7 +267,7 @@ class OmoBot(commands.AutoShardedBot):
         """Log which shards are up."""
         log.info("gateway ready", user=str(self.user), guilds=len(self.guilds), shards=self.shard_count)
 
-    async def wait_ready_or_timeout(self, timeout: float) -> bool:
+    async def wait_ready_or_timeout(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until the gateway is ready; False on timeout."""
         try:
             await asyncio.wait_for(self.wait_until_ready(), timeout)

@@ -31,8 +31,7 @@ class CoreCommands(commands.Cog, name="omo"):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    plugins = app_commands.Group(name="plugins", description="See and switch this server's plugins",
-                                 guild_only=True)
+    plugins = app_commands.Group(name="plugins", description="See and switch this server's plugins", guild_only=True)
 
     async def _plugin_names(self, _interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         names = sorted(self.runtime.host.records)
@@ -106,8 +105,7 @@ class CoreCommands(commands.Cog, name="omo"):
         try:
             report = await self.runtime.host.reload(plugin)
         except OmoError as exc:
-            await interaction.followup.send(f"Reload failed, the old version is still running: {exc}",
-                                            ephemeral=True)
+            await interaction.followup.send(f"Reload failed, the old version is still running: {exc}", ephemeral=True)
             return
         await interaction.followup.send(
             f"Reloaded **{plugin}** {report.old_version} → {report.new_version} in {report.seconds * 1000:.0f} ms.",

@@ -29,6 +29,7 @@ class Bus:
         self._handlers: dict[str, list[Handler]] = {}
         self._conn: Any = None
         self._url: str | None = None
+        self._pending: set[asyncio.Future[Any]] = set()
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         """Call ``handler(payload)`` for messages on ``topic`` from other processes."""
@@ -43,7 +44,13 @@ class Bus:
         self._url = postgres_url.replace("postgres://", "postgresql://", 1)
         self._conn = await asyncpg.connect(self._url)
         await self._conn.add_listener(CHANNEL, self._on_notify)
-        self._conn.add_termination_listener(lambda _c: asyncio.ensure_future(self._reconnect()))
+        self._conn.add_termination_listener(self._on_terminated)
+
+    def _on_terminated(self, _conn: Any) -> None:
+        if self._url is not None:
+            task = asyncio.ensure_future(self._reconnect())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
 
     async def _reconnect(self) -> None:
         import asyncpg
@@ -82,7 +89,9 @@ class Bus:
             try:
                 result = handler(message.get("payload", {}))
                 if asyncio.iscoroutine(result):
-                    asyncio.ensure_future(result)
+                    task = asyncio.ensure_future(result)
+                    self._pending.add(task)
+                    task.add_done_callback(self._pending.discard)
             except Exception:
                 log.exception("bus handler failed", topic=message.get("topic"))
 

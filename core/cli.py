@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def _plugin_models(env: Environment) -> dict[str, str]:
     runtime.host.discover(runtime.plugins_file)
     runtime.host.load_enabled(runtime.plugins_file.enabled_plugins())
     failed = {n: r.error for n, r in runtime.host.records.items() if r.state == PluginState.FAILED}
-    for name, error in failed.items():
+    for error in failed.values():
         _err(f"{error}")
     return runtime.host.models()
 
@@ -65,15 +66,22 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> int:
 
     problem = token_problem(env.discord_token)
     if problem and not args.discord_api:
-        _err(f"{problem}. Set DISCORD_TOKEN to your bot's token (see docs/operators.md), "
-             "or try omo offline with `omo demo`.")
+        _err(
+            f"{problem}. Set DISCORD_TOKEN to your bot's token (see docs/operators.md), "
+            "or try omo offline with `omo demo`."
+        )
         return 2
     if problem and args.discord_api and not env.discord_token:
         _err("no DISCORD_TOKEN: `omo emulator` prints the token it accepts")
         return 2
     options = RunOptions(
-        discord_api=args.discord_api, shard_ids=args.shard_ids, shard_count=args.shard_count,
-        dev_guild=args.dev_guild, web_host=args.host, web_port=args.port, auto_migrate=args.migrate,
+        discord_api=args.discord_api,
+        shard_ids=args.shard_ids,
+        shard_count=args.shard_count,
+        dev_guild=args.dev_guild,
+        web_host=args.host,
+        web_port=args.port,
+        auto_migrate=args.migrate,
     )
     if args.shard_ids and args.shard_count is None:
         _err("--shard-ids needs --shard-count")
@@ -86,18 +94,15 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> int:
 def cmd_demo(args: argparse.Namespace, env: Environment) -> int:
     from core.demo import run_demo
 
-    asyncio.run(run_demo(env, port=args.port, members=args.members, simulate=not args.quiet,
-                         open_for=args.seconds))
+    asyncio.run(run_demo(env, port=args.port, members=args.members, simulate=not args.quiet, open_for=args.seconds))
     return 0
 
 
 def cmd_emulator(args: argparse.Namespace, env: Environment) -> int:
     from core.testing.emulator.standalone import serve_standalone
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_standalone(args.host, args.port))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -155,8 +160,9 @@ def cmd_check(args: argparse.Namespace, env: Environment) -> int:
         if missing:
             return False, f"no migrations for {', '.join(missing)}: run `omo db migrate {missing[0]}`"
         if todo:
-            return False, "pending migrations (" + ", ".join(f"{a}: {len(v)}" for a, v in todo.items()) + \
-                "): run `omo db upgrade`"
+            return False, "pending migrations (" + ", ".join(
+                f"{a}: {len(v)}" for a, v in todo.items()
+            ) + "): run `omo db upgrade`"
         return True, "reachable and migrated"
 
     db_ok, message = asyncio.run(database())
@@ -234,8 +240,10 @@ def cmd_new_plugin(args: argparse.Namespace, env: Environment) -> int:
     created = scaffold_plugin(args.name, Path(args.dir))
     for path in created:
         _out(f"created {path}")
-    _out(f"next: add [plugins.{args.name}] enabled = true to plugins.toml, run `omo db migrate {args.name}`, "
-         "`omo db upgrade`, and `pytest " + str(Path(args.dir) / args.name) + "`")
+    _out(
+        f"next: add [plugins.{args.name}] enabled = true to plugins.toml, run `omo db migrate {args.name}`, "
+        "`omo db upgrade`, and `pytest " + str(Path(args.dir) / args.name) + "`"
+    )
     return 0
 
 
@@ -243,18 +251,25 @@ def cmd_new_plugin(args: argparse.Namespace, env: Environment) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``omo`` argument parser."""
     parser = argparse.ArgumentParser(
-        prog="omo", description="omo-bot: a plugin-based Discord bot framework.",
+        prog="omo",
+        description="omo-bot: a plugin-based Discord bot framework.",
         epilog="Environment: DISCORD_TOKEN, DATABASE_URL, OMO_PLUGINS_FILE, OMO_DATA_DIR (see docs/operators.md).",
     )
     parser.add_argument("--version", action="version", version=f"omo {__version__}")
-    parser.add_argument("--log-format", choices=["json", "console"], help="log output (default: console on a "
-                        "terminal, json otherwise; env OMO_LOG_FORMAT)")
+    parser.add_argument(
+        "--log-format",
+        choices=["json", "console"],
+        help="log output (default: console on a terminal, json otherwise; env OMO_LOG_FORMAT)",
+    )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (env OMO_LOG_LEVEL)")
     parser.add_argument("--plugins-file", type=Path, help="path of plugins.toml (env OMO_PLUGINS_FILE)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the bot, the dashboard and the pollers",
-                         description="Run the Discord gateway runtime, the web admin and the background jobs.")
+    run = sub.add_parser(
+        "run",
+        help="run the bot, the dashboard and the pollers",
+        description="Run the Discord gateway runtime, the web admin and the background jobs.",
+    )
     run.add_argument("--discord-api", metavar="URL", help="Discord API base URL (an omo emulator)")
     run.add_argument("--shard-ids", type=parse_shard_ids, metavar="A-B", help="run only these shards")
     run.add_argument("--shard-count", type=int, metavar="N", help="total shards across all processes")
@@ -264,23 +279,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--migrate", action="store_true", help="apply pending migrations before starting")
     run.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser("demo", help="try omo offline: emulator + bot + dashboard, no token",
-                          description="Run the Discord emulator, the bot and the dashboard on SQLite, with "
-                          "simulated members. Needs no token and no network.")
+    demo = sub.add_parser(
+        "demo",
+        help="try omo offline: emulator + bot + dashboard, no token",
+        description="Run the Discord emulator, the bot and the dashboard on SQLite, with "
+        "simulated members. Needs no token and no network.",
+    )
     demo.add_argument("--port", type=int, default=8787, help="dashboard port (default 8787)")
     demo.add_argument("--members", type=int, default=8, help="simulated members (default 8)")
     demo.add_argument("--quiet", action="store_true", help="no simulated chatter")
     demo.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     demo.set_defaults(func=cmd_demo)
 
-    emu = sub.add_parser("emulator", help="run the Discord emulator alone",
-                         description="Run the local Discord API emulator with a demo guild.")
+    emu = sub.add_parser(
+        "emulator",
+        help="run the Discord emulator alone",
+        description="Run the local Discord API emulator with a demo guild.",
+    )
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
     emu.set_defaults(func=cmd_emulator)
 
-    check = sub.add_parser("check", help="validate environment, plugins.toml, database and token",
-                           description="Validate everything and print what `omo run` would run.")
+    check = sub.add_parser(
+        "check",
+        help="validate environment, plugins.toml, database and token",
+        description="Validate everything and print what `omo run` would run.",
+    )
     check.set_defaults(func=cmd_check)
 
     dbp = sub.add_parser("db", help="database migrations", description="Database migrations (aerich).")
@@ -291,9 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--name", default="update", help="migration name (default update)")
     dbp.set_defaults(func=cmd_db)
 
-    pl = sub.add_parser("plugins", help="list, enable, disable or reload plugins",
-                        description="Manage plugins. enable/disable edit plugins.toml (comments kept); a running "
-                        "process applies the change. reload asks the running process.")
+    pl = sub.add_parser(
+        "plugins",
+        help="list, enable, disable or reload plugins",
+        description="Manage plugins. enable/disable edit plugins.toml (comments kept); a running "
+        "process applies the change. reload asks the running process.",
+    )
     plsub = pl.add_subparsers(dest="plugins_command", required=True, metavar="ACTION")
     plsub.add_parser("list", help="every discovered plugin")
     for action in ("enable", "disable", "reload"):
@@ -301,8 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("name")
     pl.set_defaults(func=cmd_plugins)
 
-    new = sub.add_parser("new-plugin", help="scaffold a plugin", description="Create a plugin package with a cog, "
-                         "a model, a blueprint, settings, a migrations folder and a passing test.")
+    new = sub.add_parser(
+        "new-plugin",
+        help="scaffold a plugin",
+        description="Create a plugin package with a cog, "
+        "a model, a blueprint, settings, a migrations folder and a passing test.",
+    )
     new.add_argument("name")
     new.add_argument("--dir", default="plugins", help="where to create it (default plugins/)")
     new.set_defaults(func=cmd_new_plugin)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +31,21 @@ async def _handle(runtime: Runtime, request: dict[str, Any]) -> dict[str, Any]:
     op = request.get("op")
     if op == "reload":
         report = await runtime.host.reload(str(request.get("plugin")))
-        return {"ok": True, "plugin": report.plugin, "old_version": report.old_version,
-                "new_version": report.new_version, "seconds": report.seconds}
+        return {
+            "ok": True,
+            "plugin": report.plugin,
+            "old_version": report.old_version,
+            "new_version": report.new_version,
+            "seconds": report.seconds,
+        }
     if op == "status":
-        return {"ok": True, "plugins": {n: {"state": str(r.state), "version": r.version, "error": r.error}
-                                        for n, r in runtime.host.records.items()}}
+        return {
+            "ok": True,
+            "plugins": {
+                n: {"state": str(r.state), "version": r.version, "error": r.error}
+                for n, r in runtime.host.records.items()
+            },
+        }
     if op == "apply":
         return {"ok": await runtime.apply_plugins_file(), "error": runtime.plugins_file_error}
     return {"ok": False, "error": f"unknown op {op!r}"}
@@ -65,19 +74,21 @@ async def serve_control(runtime: Runtime) -> None:
             writer.close()
 
     server = await asyncio.start_unix_server(client, path=str(path))
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
     async with server:
         await server.serve_forever()
 
 
-async def send(data_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+async def send(data_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:  # noqa: ASYNC109
     """Send one request to the running process; raise OmoError if none is running."""
     path = socket_path(data_dir)
     try:
         reader, writer = await asyncio.open_unix_connection(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
-        raise OmoError(f"no running omo process found (no control socket at {path}); is `omo run` running "
-                       "with the same OMO_DATA_DIR?") from None
+        raise OmoError(
+            f"no running omo process found (no control socket at {path}); is `omo run` running "
+            "with the same OMO_DATA_DIR?"
+        ) from None
     writer.write(json.dumps(request).encode() + b"\n")
     await writer.drain()
     raw = await asyncio.wait_for(reader.readline(), timeout)

@@ -105,7 +105,7 @@ def in_use() -> bool:
 async def _close() -> None:
     try:
         await Tortoise.close_connections()
-    except Exception:  # noqa: BLE001 - closing is best effort
+    except Exception:
         log.warning("error while closing the database", exc_info=True)
 
 

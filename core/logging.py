@@ -45,9 +45,14 @@ def scrub(text: str) -> str:
 
 
 def _scrub_value(key: str, value: Any) -> Any:
-    if isinstance(key, str) and _SECRET_KEYS.search(key) and value not in (None, "", False):
-        if not isinstance(value, bool | int | float) or key.endswith("_id"):
-            return REDACTED if not key.endswith("_id") else value
+    if (
+        isinstance(key, str)
+        and _SECRET_KEYS.search(key)
+        and value not in (None, "", False)
+        and not key.endswith("_id")
+        and not isinstance(value, bool | int | float)
+    ):
+        return REDACTED
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):

@@ -83,7 +83,8 @@ def migration_files(location: Path, app: str) -> list[str]:
 
 async def _applied(app: str) -> set[str]:
     try:
-        return set(await Aerich.filter(app=app).values_list("version", flat=True))
+        versions: list[Any] = await Aerich.filter(app=app).values_list("version", flat=True)
+        return {str(v) for v in versions}
     except OperationalError:
         return set()
     except Exception as exc:  # asyncpg raises its own "relation does not exist"
@@ -207,7 +208,7 @@ async def make_migration(app: str, module: str, location: Path, name: str = "upd
         ns = _load(path)
 
         class _Db:
-            class capabilities:  # noqa: N801 - mimics the Tortoise client attribute
+            class capabilities:
                 pass
 
         sql[dialect] = {

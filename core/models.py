@@ -3,6 +3,8 @@ web sessions and API tokens."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -43,7 +45,7 @@ class WebSession(Model):
     access_token = fields.TextField()
     refresh_token = fields.TextField(null=True)
     expires_at = fields.DatetimeField()
-    guilds = fields.JSONField(default=list)
+    guilds: fields.Field[list[Any]] = fields.JSONField(default=list)
     guilds_fetched_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

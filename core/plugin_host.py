@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -268,7 +268,11 @@ class PluginHost:
         for name in plugins_file.enabled_plugins():
             if name not in found:
                 self.records[name] = PluginRecord(
-                    name, "", "plugins.toml", PluginState.FAILED, f"unknown plugin {name!r}: not in plugins/ "
+                    name,
+                    "",
+                    "plugins.toml",
+                    PluginState.FAILED,
+                    f"unknown plugin {name!r}: not in plugins/ "
                     "and no entry point in group 'omo.plugins'; set [plugins.NAME] module = '...'",
                 )
 
@@ -295,10 +299,12 @@ class PluginHost:
             unknown = [
                 attr
                 for attr in dir(module)
-                if attr.startswith("omo_") and _mark(module, attr) and not hasattr(self.pm.hook, attr)
+                if attr.startswith("omo_")
+                and _mark(module, attr)
+                and not hasattr(self.pm.hook, attr)
                 and not (info.hookspecs and hasattr(info.hookspecs, attr))
             ]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise PluginLoadFailed(name, str(exc)) from exc
         if unknown:
             raise PluginLoadFailed(name, f"unknown hook(s) {', '.join(unknown)}: check the names in docs/plugins.md")
@@ -311,12 +317,15 @@ class PluginHost:
                 key = str(err["loc"][0]) if err["loc"] else ""
                 path = self.runtime.plugins_file_path
                 raise ConfigError(
-                    f"[plugins.{name}.settings] {key}: {err['msg']}", path=str(path),
+                    f"[plugins.{name}.settings] {key}: {err['msg']}",
+                    path=str(path),
                     line=settings_error_line(path, name, key),
                 ) from None
         elif defaults:
-            raise ConfigError(f"[plugins.{name}.settings] given, but plugin {name!r} has no settings",
-                              path=str(self.runtime.plugins_file_path))
+            raise ConfigError(
+                f"[plugins.{name}.settings] given, but plugin {name!r} has no settings",
+                path=str(self.runtime.plugins_file_path),
+            )
         context = PluginContext(name=name, info=info, runtime=self.runtime, defaults=defaults)
         return LoadedPlugin(name, module, info, context, models_digest(info.models))
 
@@ -365,8 +374,12 @@ class PluginHost:
                 await self._activate(loaded, self._stage_web(loaded))
             except Exception as exc:  # noqa: BLE001 - isolation: one plugin's failure is its own
                 await self._deactivate(loaded, quiet=True)
-                self._fail(record, exc if isinstance(exc, PluginError) else PluginLoadFailed(
-                    name, f"start failed: {type(exc).__name__}: {exc}"))
+                self._fail(
+                    record,
+                    exc
+                    if isinstance(exc, PluginError)
+                    else PluginLoadFailed(name, f"start failed: {type(exc).__name__}: {exc}"),
+                )
                 return
             record.state, record.error = PluginState.ENABLED, None
         log.info("plugin enabled", plugin=name, version=loaded.info.version)
@@ -390,7 +403,7 @@ class PluginHost:
             and not (hasattr(self.pm.hook, name) and getattr(self.pm.hook, name).spec is not None)
         }
         if fresh:
-            self.pm.add_hookspecs(SimpleNamespace(**fresh))
+            self.pm.add_hookspecs(type("PluginHookspecs", (), fresh))
 
     async def _build_cogs(self, loaded: LoadedPlugin) -> list[commands.Cog]:
         cogs = await call_plugin_hook(loaded.module, "omo_cogs", plugin=loaded.context) or []
@@ -406,7 +419,6 @@ class PluginHost:
         bot = self.runtime.bot
         for cog in loaded.cogs:
             self._cog_owner[id(cog)] = loaded.name
-            setattr(cog, "__omo_plugin__", loaded.name)
             await bot.add_cog(cog)
         if staged is not None and self.runtime.web_mount is not None:
             self.runtime.web_mount.swap(loaded.name, staged)
@@ -545,8 +557,9 @@ class PluginHost:
         log.info("plugin reloaded", plugin=name, version=new.info.version, seconds=round(report.seconds, 4))
         return report
 
-    async def _swap(self, old: LoadedPlugin, new: LoadedPlugin, new_cogs: list[commands.Cog],
-                    staged: Staged | None) -> None:
+    async def _swap(
+        self, old: LoadedPlugin, new: LoadedPlugin, new_cogs: list[commands.Cog], staged: Staged | None
+    ) -> None:
         bot = self.runtime.bot
         jobs = self.runtime.scheduler.detach(old.name)
         await cancel_tasks(jobs.values())
@@ -565,7 +578,6 @@ class PluginHost:
         new.cogs = new_cogs
         for cog in new_cogs:
             self._cog_owner[id(cog)] = new.name
-            setattr(cog, "__omo_plugin__", new.name)
             await bot.add_cog(cog)
         if staged is not None and self.runtime.web_mount is not None:
             self.runtime.web_mount.swap(new.name, staged)

@@ -121,11 +121,7 @@ def parse_plugins_file(text: str, path: str = "plugins.toml") -> PluginsFile:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         dotted = ".".join(str(p) for p in loc)
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = f"unknown key {dotted!r}"
-        else:
-            message = f"{dotted}: {message}"
+        message = f"unknown key {dotted!r}" if err["type"] == "extra_forbidden" else f"{dotted}: {err['msg']}"
         more = len(exc.errors()) - 1
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''})"

@@ -199,8 +199,12 @@ class Runtime:
             from core.control import serve_control
 
             self._tasks.append(asyncio.get_running_loop().create_task(serve_control(self), name="omo:control"))
-        log.info("runtime started", plugins=self.host.enabled_names(), web=self.web_url,
-                 failed={n: r.error for n, r in self.host.records.items() if r.state == PluginState.FAILED})
+        log.info(
+            "runtime started",
+            plugins=self.host.enabled_names(),
+            web=self.web_url,
+            failed={n: r.error for n, r in self.host.records.items() if r.state == PluginState.FAILED},
+        )
 
     async def on_bot_setup(self) -> None:
         """Called from the bot's ``setup_hook`` after login: core commands and the first sync."""
@@ -265,10 +269,12 @@ class Runtime:
         self._web_socket = sock
         assert self.app is not None
         await self.app.startup()
-        self._tasks.append(asyncio.get_running_loop().create_task(
-            serve(self.app, config, shutdown_trigger=self._web_shutdown.wait, mode="asgi"),  # type: ignore[arg-type]
-            name="omo:web",
-        ))
+        self._tasks.append(
+            asyncio.get_running_loop().create_task(
+                serve(self.app, config, shutdown_trigger=self._web_shutdown.wait, mode="asgi"),  # type: ignore[arg-type]
+                name="omo:web",
+            )
+        )
 
     # ------------------------------------------------------- plugins.toml live
     async def _watch_plugins_file(self) -> None:
@@ -372,8 +378,14 @@ class Runtime:
         if bot is not None and bot.shards:
             for shard_id, shard in sorted(bot.shards.items()):
                 latency = shard.latency
-                shards.append({"id": shard_id, "connected": not shard.is_closed(),
-                               "latency_ms": None if latency != latency or latency == float("inf")
-                               else round(latency * 1000, 1)})
+                shards.append(
+                    {
+                        "id": shard_id,
+                        "connected": not shard.is_closed(),
+                        "latency_ms": None
+                        if latency != latency or latency == float("inf")
+                        else round(latency * 1000, 1),
+                    }
+                )
         gateway = {"ok": bool(bot is not None and bot.is_ready() and not bot.is_closed()), "shards": shards}
         return {"ok": database["ok"] and gateway["ok"], "database": database, "gateway": gateway}

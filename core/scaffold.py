@@ -18,7 +18,7 @@ import keyword
 import re
 import shutil
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from string import Template
 from typing import Any, TypeVar

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 import structlog
@@ -33,12 +33,12 @@ class Scheduler:
             if not task.done()
         ]
 
-    def _add(self, plugin: str, name: str, coro: Awaitable[None]) -> None:
+    def _add(self, plugin: str, name: str, coro: Coroutine[Any, Any, None]) -> None:
         if not self._accepting:
             raise RuntimeError("the scheduler is shutting down")
         jobs = self._tasks.setdefault(plugin, {})
         if name in jobs and not jobs[name].done():
-            coro.close()  # type: ignore[attr-defined]
+            coro.close()
             raise ValueError(f"plugin {plugin!r} already has a job named {name!r}")
         jobs[name] = asyncio.get_running_loop().create_task(coro, name=f"omo:{plugin}:{name}")
 

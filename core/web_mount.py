@@ -92,8 +92,9 @@ class WebMount:
         scratch = self._scratch
         assert scratch is not None
         old = scratch.url_map
-        scratch.url_map = type(old)(host_matching=old.host_matching, strict_slashes=old.strict_slashes,
-                                    merge_slashes=old.merge_slashes)
+        scratch.url_map = type(old)(
+            host_matching=old.host_matching, strict_slashes=old.strict_slashes, merge_slashes=old.merge_slashes
+        )
         scratch.url_map.converters = dict(old.converters)
         for key in [k for k in scratch.view_functions if _owned(k, plugin)]:
             del scratch.view_functions[key]

@@ -69,9 +69,7 @@ def member_factory(emulator: Emulator, guild: Guild) -> MemberFactory:
         nick: str | None = None,
         guild: Guild | None = None,
     ) -> Member:
-        return emulator.create_member(
-            guild if guild is not None else _default_guild, username, roles=roles, nick=nick
-        )
+        return emulator.create_member(guild if guild is not None else _default_guild, username, roles=roles, nick=nick)
 
     _default_guild = guild
     return make
@@ -235,7 +233,7 @@ class RuntimeFactory:
         *,
         owners: Iterable[int] = (),
         connect: bool = True,
-        ready_timeout: float = 15.0,  # noqa: ASYNC109
+        ready_timeout: float = 15.0,
         **options: Any,
     ) -> Any:
         """A started runtime with ``plugins`` (see :func:`omo_plugins`); waits for the gateway to be ready."""
@@ -245,18 +243,25 @@ class RuntimeFactory:
         index = len(self.started)
         plugins_file = self.tmp_path / (f"plugins-{index}.toml" if index else "plugins.toml")
         write_plugins_toml(plugins_file, plugins or {}, owners)
-        env = Environment.from_environ({
-            "OMO_DATA_DIR": str(self.tmp_path / f"data-{index}"),
-            "OMO_PLUGINS_FILE": str(plugins_file),
-            "DATABASE_URL": self.database_url,
-            "DISCORD_TOKEN": self.emulator.bot_token,
-            "OMO_SECRET_KEY": "test-secret-key-not-for-production",
-            "DISCORD_CLIENT_ID": str(self.emulator.application_id),
-            "DISCORD_CLIENT_SECRET": self.emulator.client_secret,
-        })
+        env = Environment.from_environ(
+            {
+                "OMO_DATA_DIR": str(self.tmp_path / f"data-{index}"),
+                "OMO_PLUGINS_FILE": str(plugins_file),
+                "DATABASE_URL": self.database_url,
+                "DISCORD_TOKEN": self.emulator.bot_token,
+                "OMO_SECRET_KEY": "test-secret-key-not-for-production",
+                "DISCORD_CLIENT_ID": str(self.emulator.application_id),
+                "DISCORD_CLIENT_SECRET": self.emulator.client_secret,
+            }
+        )
         settings: dict[str, Any] = {
-            "discord_api": self.emulator.base_url, "web_port": 0, "auto_migrate": True, "control_socket": False,
-            "connect_gateway": connect, "watch_interval": 0.2, "bot_options": {"guild_ready_timeout": 0.05},
+            "discord_api": self.emulator.base_url,
+            "web_port": 0,
+            "auto_migrate": True,
+            "control_socket": False,
+            "connect_gateway": connect,
+            "watch_interval": 0.2,
+            "bot_options": {"guild_ready_timeout": 0.05},
         }
         opts = RunOptions(**{**settings, **options})
         runtime = Runtime(env, opts)
@@ -354,8 +359,9 @@ async def web_login_client(runtime: Any, emulator: Emulator, user: Any, **client
         start = await http.get("/auth/login")
         assert start.status_code in (302, 303), f"/auth/login answered {start.status_code}: {start.text[:300]}"
         query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
-        back = emulator.approve_oauth(user_id, query["client_id"], query["redirect_uri"], query["scope"],
-                                      query.get("state"))
+        back = emulator.approve_oauth(
+            user_id, query["client_id"], query["redirect_uri"], query["scope"], query.get("state")
+        )
         parts = urlsplit(back)
         done = await http.get(f"{parts.path}?{parts.query}")
         assert done.status_code in (302, 303), f"/auth/callback answered {done.status_code}: {done.text[:300]}"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.core import probe
 
-PLUGIN_TEMPLATE = '''
+PLUGIN_TEMPLATE = """
 from __future__ import annotations
 
 from typing import Any
@@ -46,7 +46,9 @@ class DynCog(commands.Cog, name={name!r}):
 
 @hookimpl
 def omo_plugin_info() -> PluginInfo:
-    return PluginInfo(version=VERSION, description="dynamic", requires={requires!r}, intents=("message_content",){models})
+    return PluginInfo(
+        version=VERSION, description="dynamic", requires={requires!r}, intents=("message_content",){models}
+    )
 
 
 @hookimpl
@@ -82,9 +84,9 @@ async def omo_setup(plugin: PluginContext) -> None:
 @hookimpl
 def omo_teardown(plugin: PluginContext) -> None:
     probe.record("teardown", plugin.name, VERSION)
-'''
+"""
 
-MODELS_TEMPLATE = '''
+MODELS_TEMPLATE = """
 from tortoise import fields
 from tortoise.models import Model
 
@@ -95,7 +97,7 @@ class Thing(Model):
 
     class Meta:
         table = "{name}_thing"
-'''
+"""
 
 
 class PluginWriter:
@@ -124,11 +126,14 @@ class PluginWriter:
         pkg = self.root / module
         pkg.mkdir(exist_ok=True)
         extra = "".join(
-            textwrap.indent(textwrap.dedent(f'''
+            textwrap.indent(
+                textwrap.dedent(f'''
                 @app_commands.command(name="{name}x{i}", description="extra command {i}")
                 async def extra{i}(self, interaction: discord.Interaction) -> None:
                     await interaction.response.send_message("extra {i} v" + VERSION)
-            '''), "    ")
+            '''),
+                "    ",
+            )
             for i in range(1, commands)
         )
         models = ""
@@ -136,8 +141,15 @@ class PluginWriter:
             (pkg / "models.py").write_text(MODELS_TEMPLATE.format(length=models_length, name=name))
             models = f", models={module + '.models'!r}"
         source = PLUGIN_TEMPLATE.format(
-            version=version, requires=requires, setup_raises=setup_raises, job_raises=job_raises,
-            listener_raises=listener_raises, command=name, name=name, extra_commands=extra, models=models,
+            version=version,
+            requires=requires,
+            setup_raises=setup_raises,
+            job_raises=job_raises,
+            listener_raises=listener_raises,
+            command=name,
+            name=name,
+            extra_commands=extra,
+            models=models,
             import_error="raise ImportError('broken on purpose')" if import_raises else "",
         )
         if syntax_error:

@@ -145,10 +145,13 @@ async def test_sighup_rereads_plugins_toml(runtime_factory: Any, plugin_writer: 
 
 
 async def test_unreachable_database_at_start_is_a_clear_error(tmp_path: Any) -> None:
-    env = Environment.from_environ({
-        "OMO_DATA_DIR": str(tmp_path), "OMO_PLUGINS_FILE": str(tmp_path / "none.toml"),
-        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/omo",
-    })
+    env = Environment.from_environ(
+        {
+            "OMO_DATA_DIR": str(tmp_path),
+            "OMO_PLUGINS_FILE": str(tmp_path / "none.toml"),
+            "DATABASE_URL": "postgres://nobody@127.0.0.1:1/omo",
+        }
+    )
     runtime = Runtime(env, RunOptions(connect_gateway=False, web_port=0, control_socket=False))
 
     with pytest.raises(DatabaseError, match="database unreachable while connecting"):
@@ -157,9 +160,13 @@ async def test_unreachable_database_at_start_is_a_clear_error(tmp_path: Any) -> 
 
 
 async def test_unmigrated_database_says_what_to_run(tmp_path: Any, database_url: str) -> None:
-    env = Environment.from_environ({
-        "OMO_DATA_DIR": str(tmp_path), "OMO_PLUGINS_FILE": str(tmp_path / "none.toml"), "DATABASE_URL": database_url,
-    })
+    env = Environment.from_environ(
+        {
+            "OMO_DATA_DIR": str(tmp_path),
+            "OMO_PLUGINS_FILE": str(tmp_path / "none.toml"),
+            "DATABASE_URL": database_url,
+        }
+    )
     runtime = Runtime(env, RunOptions(connect_gateway=False, web_port=0, control_socket=False))
 
     with pytest.raises(DatabaseError, match="run `omo db upgrade`"):
