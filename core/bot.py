@@ -144,6 +144,7 @@ class OmoBot(commands.AutoShardedBot):
         )
         self.runtime = runtime
         self._held: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._inflight: set[asyncio.Task[Any]] = set()
         self.add_check(self._gate_check)
 
     @property
@@ -197,6 +198,22 @@ class OmoBot(commands.AutoShardedBot):
                     log.exception("listener failed", listener=getattr(func, "__qualname__", repr(func)))
 
         return run
+
+    def _schedule_event(  # type: ignore[override]
+        self, coro: Callable[..., Coroutine[Any, Any, Any]], event_name: str, *args: Any, **kwargs: Any
+    ) -> asyncio.Task[Any]:
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return task
+
+    async def drain(self, timeout: float) -> int:  # noqa: ASYNC109
+        """Wait up to ``timeout`` seconds for running event handlers and commands; return how many were left."""
+        pending = {t for t in self._inflight if not t.done() and t is not asyncio.current_task()}
+        if pending:
+            _done, left = await asyncio.wait(pending, timeout=timeout)
+            return len(left)
+        return 0
 
     def release_held(self) -> None:
         """Dispatch the events held during a swap, in order."""

@@ -334,12 +334,15 @@ class Runtime:
         """Stop accepting work, finish in-flight writes, close gateway, web and database."""
         self._stopping.set()
         log.info("runtime stopping")
-        await self.scheduler.shutdown()
+        await self.scheduler.shutdown(grace=4.0)
         if self.bot is not None:
             with contextlib.suppress(Exception):
-                await self.host.stop_all()
+                await self.bot.close()  # no new events or commands from here on
+            left = await self.bot.drain(timeout=3.0)  # in-flight handlers finish their writes
+            if left:
+                log.warning("handlers still running at shutdown", count=left)
             with contextlib.suppress(Exception):
-                await self.bot.close()
+                await self.host.stop_all()
         self._web_shutdown.set()
         if self.app is not None:
             with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ class Scheduler:
     def __init__(self) -> None:
         self._tasks: dict[str, dict[str, asyncio.Task[None]]] = {}
         self._accepting = True
+        self._busy: set[asyncio.Task[Any]] = set()
         self.runs: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], int] = {}
 
@@ -44,6 +45,9 @@ class Scheduler:
 
     async def _run_once(self, plugin: str, name: str, job: Callable[..., Awaitable[None]], *args: Any) -> None:
         key = (plugin, name)
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
         with structlog.contextvars.bound_contextvars(plugin=plugin, job=name, **_guild_ctx(args)):
             try:
                 await job(*args)
@@ -53,6 +57,11 @@ class Scheduler:
             except Exception:
                 self.failures[key] = self.failures.get(key, 0) + 1
                 log.exception("job failed", plugin=plugin, job=name)
+            finally:
+                if task is not None:
+                    self._busy.discard(task)
+        if not self._accepting:
+            raise asyncio.CancelledError
 
     def every(
         self,
@@ -119,9 +128,19 @@ class Scheduler:
         """Give back jobs taken with :meth:`detach` (reload rollback)."""
         self._tasks.setdefault(plugin, {}).update(jobs)
 
-    async def shutdown(self) -> None:
-        """Stop accepting jobs and cancel all of them."""
+    async def shutdown(self, grace: float = 4.0) -> None:
+        """Stop accepting jobs; let runs in progress finish for up to ``grace`` seconds; cancel the rest."""
         self._accepting = False
+        tasks = [t for jobs in self._tasks.values() for t in jobs.values() if not t.done()]
+        for task in tasks:
+            if task not in self._busy:
+                task.cancel()
+        busy = [t for t in tasks if t in self._busy]
+        if busy:
+            _done, late = await asyncio.wait(busy, timeout=grace)
+            for task in late:
+                log.warning("job still running at shutdown, cancelled", task=task.get_name())
+                task.cancel()
         for plugin in list(self._tasks):
             await self.cancel_plugin(plugin)
 

@@ -214,3 +214,40 @@ async def test_plugin_switch_reaches_another_process_through_postgres(
 
     assert second.gate.is_enabled(1234, "dyn") is False
     assert first.gate.is_enabled(1234, "dyn") is False
+
+
+SLOW_JOB_PLUGIN = """
+import asyncio
+from core.plugin import PluginContext, PluginInfo, hookimpl
+from tests.core import probe
+
+
+@hookimpl
+def omo_plugin_info():
+    return PluginInfo(version="1")
+
+
+@hookimpl
+def omo_setup(plugin: PluginContext) -> None:
+    async def write() -> None:
+        probe.record("write-start")
+        await asyncio.sleep(0.4)
+        probe.record("write-end")
+
+    plugin.every(60, write, name="write", initial_delay=0)
+"""
+
+
+async def test_stop_lets_a_running_job_finish_its_write(runtime_factory: Any, plugin_writer: PluginWriter) -> None:
+    package = plugin_writer.root / "dyn_slowjob"
+    package.mkdir()
+    (package / "__init__.py").write_text(SLOW_JOB_PLUGIN)
+    runtime = await runtime_factory({"slowjob": section("dyn_slowjob")}, connect=False)
+    for _ in range(50):
+        if probe.of("write-start"):
+            break
+        await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(runtime.stop(), 10)
+
+    assert probe.of("write-start") and probe.of("write-end")

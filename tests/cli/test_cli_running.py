@@ -1,0 +1,113 @@
+"""``omo`` against running processes: reload through the control socket of ``omo run``, and ``omo demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import socket
+from typing import Any
+
+import aiohttp
+
+from core.testing.emulator import Emulator
+from tests.cli.conftest import ECHO_TOML, Omo, free_port
+
+
+async def _wait_for(check: Any, what: str, timeout: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_plugins_reload_reaches_a_running_omo_which_stops_cleanly_on_sigterm(
+    omo: Omo, emulator: Emulator, guild: Any
+) -> None:
+    omo.write_plugins(ECHO_TOML)
+    proc = await omo.start(
+        "run", "--discord-api", emulator.base_url, "--port", "0", "--migrate", DISCORD_TOKEN=emulator.bot_token
+    )
+    try:
+        await _wait_for(
+            lambda: (omo.data_dir / "control.sock").is_socket() or proc.returncode is not None, "the control socket"
+        )
+        assert proc.returncode is None, "omo run exited early"
+        await _wait_for(
+            lambda: any(c["name"] == "echo" for c in emulator.registered_commands()), "the bot to register /echo"
+        )
+
+        reloaded = await omo("plugins", "reload", "echo")
+        answer = await emulator.invoke(
+            emulator.create_member(guild, "alice"), emulator.general(guild), "echo", text="still here"
+        )
+
+        assert reloaded.code == 0, reloaded.err
+        assert reloaded.out.startswith("reloaded echo 1.0 → 1.0 in ")
+        assert answer.content == ">still here"
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0, err.decode()[-2000:]
+
+
+async def test_demo_runs_offline_with_simulated_members_and_stops_by_itself(omo: Omo) -> None:
+    port = free_port()
+    proc = await omo.start("demo", "--port", str(port), "--members", "3", "--seconds", "5")
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        while not any(line.startswith("Stops by itself") for line in lines):
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert raw, "omo demo ended before its banner:\n" + "".join(lines)
+            lines.append(raw.decode())
+        banner = "".join(lines)
+        emulator_url = re.search(r"emulator\s+(http://127\.0\.0\.1:\d+)/", banner)
+        assert emulator_url, banner
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                assert health.status == 200
+            state = await (await http.get(f"{emulator_url[1]}/_emulator/snapshot")).json()
+            guild = next(g for g in state["guilds"] if g["name"] == "omo demo")
+            general = next(c for c in guild["channels"] if c["name"] == "general")
+
+            async def chatter() -> list[dict[str, Any]]:
+                async with http.get(f"{emulator_url[1]}/_emulator/channels/{general['id']}/messages") as resp:
+                    body = await resp.json()
+                return [m for m in body if not m["author"].get("bot")]
+
+            messages: list[dict[str, Any]] = []
+            for _ in range(60):
+                messages = await chatter()
+                if messages:
+                    break
+                await asyncio.sleep(0.1)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = banner + out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "starting emulator…" in text and "bot connected to 1 guild" in text
+    assert f"dashboard  http://127.0.0.1:{port}/" in text
+    assert messages and messages[0]["content"].endswith("hi everyone! :wave:")
+    assert re.search(r"stopped: simulated members sent [1-9]\d* messages", text)
+
+
+async def test_demo_on_a_taken_port_names_the_port_and_the_option(omo: Omo) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = await omo("demo", "--port", str(port), "--seconds", "1")
+
+    assert result.code == 1
+    assert f"omo: error: port {port} is already in use" in result.err
+    assert "--port" in result.err
+    assert "Traceback" not in result.err

@@ -1,0 +1,103 @@
+"""The pieces of ``omo demo`` in-process: the demo world, its files, and the simulated members."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.demo import Simulator, build_world, command_leaves, demo_database_url, demo_plugins_file
+from core.environment import Environment
+from core.plugin_host import discover
+from core.testing.emulator import Emulator
+from core.testing.emulator import permissions as perms
+
+
+@pytest.fixture
+def omo_plugins() -> dict[str, dict[str, Any]]:
+    return {"echo": {"module": "tests.sample_plugins.echo"}}
+
+
+def test_demo_world_has_channels_roles_members_and_an_admin_you() -> None:
+    emu = Emulator()
+
+    world = build_world(emu, members=12)
+
+    channels = {c.name for c in world.guild.channels.values()}
+    assert {"general", "announcements", "feeds", "Lounge"} <= channels
+    assert world.roles["Admin"].permissions & perms.ADMINISTRATOR
+    assert world.roles["Admin"].id in world.you.roles
+    assert emu.user(world.you.user_id).username == "you"
+    names = [emu.user(m.user_id).username for m in world.members]
+    assert len(names) == 12 and len(set(names)) == 12
+    assert all(world.roles["Member"].id in m.roles for m in world.members)
+
+
+def test_demo_plugins_file_enables_every_in_tree_plugin_with_you_as_operator(tmp_path: Path) -> None:
+    env = Environment(data_dir=tmp_path / "data", plugins_file=tmp_path / "plugins.toml")
+
+    path = demo_plugins_file(env, operator_id=42)
+    data = tomllib.loads(path.read_text())
+
+    in_tree = {name for name, (_module, source) in discover().items() if source == "in-tree"}
+    assert path == tmp_path / "data" / "demo-plugins.toml"
+    assert data["bot"]["owners"] == [42]
+    assert {n for n, section in data.get("plugins", {}).items() if section["enabled"]} == in_tree
+
+
+def test_demo_uses_the_users_plugins_file_when_there_is_one(tmp_path: Path) -> None:
+    mine = tmp_path / "plugins.toml"
+    mine.write_text("# mine\n")
+    env = Environment(data_dir=tmp_path / "data", plugins_file=mine)
+
+    assert demo_plugins_file(env, operator_id=42) == mine
+    assert mine.read_text() == "# mine\n"
+
+
+def test_demo_database_is_separate_unless_database_url_is_set(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    env = Environment.from_environ({"OMO_DATA_DIR": str(tmp_path)})
+    assert demo_database_url(env) == f"sqlite://{tmp_path / 'demo.sqlite3'}"
+
+    chosen = "postgres://omo@db.example:5432/omo"
+    monkeypatch.setenv("DATABASE_URL", chosen)
+    assert demo_database_url(dataclasses.replace(env, database_url=chosen)) == chosen
+
+
+def test_simulated_members_leave_admin_only_commands_alone() -> None:
+    registered = [
+        {"name": "help", "type": 1, "options": []},
+        {
+            "name": "plugins",
+            "type": 1,
+            "options": [{"name": sub, "type": 1, "options": []} for sub in ("list", "enable", "disable", "reload")],
+        },
+        {"name": "config", "type": 1, "default_member_permissions": "32", "options": []},
+        {"name": "echo", "type": 1, "options": [{"name": "text", "type": 3, "required": True}]},
+        {"name": "Inspect", "type": 2},
+    ]
+
+    assert [leaf.path for leaf in command_leaves(registered)] == ["help", "plugins list", "echo"]
+
+
+async def test_simulated_members_chat_and_run_every_command_without_failing(emulator: Emulator, runtime: Any) -> None:
+    world = build_world(emulator, members=3)
+    await emulator.flush()
+    await asyncio.sleep(0.3)
+    simulator = Simulator(emulator, world, random.Random(7))
+
+    await simulator.act(0)
+    for leaf in command_leaves(simulator.registered()):
+        await simulator.invoke(world.members[0], leaf)
+
+    general = world.text_channels[0]
+    said = [m for m in emulator.messages(general) if m["content"].endswith("hi everyone! :wave:")]
+    echoed = [m for m in emulator.sent_messages(general) if m["content"].startswith(">")]
+    assert simulator.messages == 1 and len(said) == 1
+    assert simulator.commands >= 3  # help, plugins list, echo
+    assert echoed, "the echo plugin answered a simulated /echo"

@@ -1,0 +1,56 @@
+"""A sample plugin for the web admin tests: JSON routes under its blueprint's ``/api/``, a status line, nav items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from quart import Blueprint, request
+
+from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
+
+ITEMS: dict[int, list[str]] = {}
+
+
+class ApiplugSettings(BaseModel):
+    """No settings worth speaking of."""
+
+    label: str = "items"
+
+
+@hookimpl
+def omo_plugin_info() -> PluginInfo:
+    return PluginInfo(version="2.0", description="keeps a list per server", settings=ApiplugSettings)
+
+
+@hookimpl
+def omo_blueprint(plugin: PluginContext) -> Any:
+    bp = Blueprint("apiplug", __name__)
+
+    @bp.get("/")
+    async def page(guild_id: int) -> str:
+        return f"apiplug page for {guild_id}"
+
+    @bp.get("/api/items")
+    async def list_items(guild_id: int) -> Any:
+        return {"guild_id": str(guild_id), "items": ITEMS.get(guild_id, [])}
+
+    @bp.post("/api/items")
+    async def add_item(guild_id: int) -> Any:
+        body = await request.get_json()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            return {"error": "invalid request body", "detail": [{"field": "name", "message": "required"}]}, 400
+        ITEMS.setdefault(guild_id, []).append(body["name"])
+        return {"items": ITEMS[guild_id]}, 201
+
+    return bp
+
+
+@hookimpl
+def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
+    return f"{len(ITEMS.get(guild_id, []))} items kept"
+
+
+@hookimpl
+def omo_nav_items(plugin: PluginContext, guild_id: int) -> list[NavItem]:
+    return [NavItem("Items", ""), NavItem("Item API", "api/items")]
