@@ -29,6 +29,9 @@ try:  # asyncpg is optional (extra "postgres")
         asyncpg.exceptions.CannotConnectNowError,
         asyncpg.exceptions.ConnectionDoesNotExistError,
         asyncpg.exceptions.TooManyConnectionsError,
+        asyncpg.exceptions.OperatorInterventionError,
+        asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
     )
 except ImportError:  # pragma: no cover - depends on the install
     _TRANSIENT = (DBConnectionError, ConnectionError, OSError)
@@ -48,17 +51,41 @@ def ensure_sqlite_dir(database_url: str) -> None:
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
 
 
+async def _renew_pool() -> None:
+    """After a connection error, make the pool replace its connections (they may all be dead)."""
+    try:
+        client = connections.get("default")
+        expire = getattr(client, "_expire_connections", None)
+        if expire is not None:
+            await expire()
+    except Exception:  # noqa: BLE001 - best effort; the retry reports the real error
+        log.debug("could not renew the connection pool", exc_info=True)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it: Tortoise wraps driver errors) is a connection problem worth a retry."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _TRANSIENT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 async def retrying(op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5, base: float = 0.2) -> T:
     """Run ``op``, retrying transient database errors with exponential backoff."""
     for attempt in range(1, attempts + 1):
         try:
             return await op()
-        except _TRANSIENT as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             if attempt == attempts:
                 raise DatabaseError(f"database unreachable while {what}: {exc}") from exc
             delay = base * 2 ** (attempt - 1)
             log.warning("database error, retrying", what=what, attempt=attempt, delay=delay, error=str(exc))
             await asyncio.sleep(delay)
+            await _renew_pool()
     raise AssertionError("unreachable")
 
 

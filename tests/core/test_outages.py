@@ -1,0 +1,72 @@
+"""Gateway and database outages: the bot resumes, counts nothing twice, and loses no write."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from core.models import GuildPluginState
+from core.testing.emulator import Emulator
+
+ECHO = {"echo": {"module": "tests.sample_plugins.echo"}}
+
+
+@pytest.fixture
+def omo_plugins() -> dict[str, dict[str, Any]]:
+    return ECHO
+
+
+async def test_dropped_gateway_resumes_and_listener_sees_missed_messages_once(
+    emulator: Emulator, runtime: Any, guild: Any
+) -> None:
+    alice = emulator.create_member(guild, "alice")
+    cog = runtime.bot.get_cog("EchoCog")
+    channel = emulator.general(guild)
+
+    await emulator.drop_connection(0)
+    await emulator.send_message(alice, channel, "while down")  # replayed on RESUME
+    for _ in range(100):
+        if "while down" in cog.heard:
+            break
+        await asyncio.sleep(0.05)
+    await emulator.send_message(alice, channel, "after")
+    answer = await emulator.invoke(alice, channel, "echo", text="still here")
+    await asyncio.sleep(0.2)
+
+    assert cog.heard.count("while down") == 1
+    assert cog.heard.count("after") == 1
+    assert answer.content == ">still here"
+
+
+async def test_readyz_reports_gateway_down_then_up(emulator: Emulator, runtime: Any) -> None:
+    ready = await runtime.readiness()
+    assert ready["ok"] and ready["database"]["ok"]
+
+    await runtime.bot.close()
+    down = await runtime.readiness()
+
+    assert down["ok"] is False and down["gateway"]["ok"] is False and down["database"]["ok"] is True
+
+
+async def test_switch_written_after_postgres_drops_every_connection(runtime: Any, database_url: str) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("needs PostgreSQL: the test terminates the server-side connections")
+    import asyncpg
+
+    name = database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(database_url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres")
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+
+    await runtime.gate.set_enabled(77, "echo", False, actor_id=1)
+
+    row = await GuildPluginState.get(guild_id=77, plugin="echo")
+    assert row.enabled is False and runtime.gate.is_enabled(77, "echo") is False
