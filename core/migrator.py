@@ -142,12 +142,27 @@ async def upgrade_all(
     return applied
 
 
+def _reset_aerich_state() -> None:
+    """aerich keeps the operations of a diff in class attributes, meant for one run per process."""
+    from aerich.migrate import Migrate
+
+    for attr in ("upgrade_operators", "downgrade_operators", "_upgrade_fk_m2m_index_operators",
+                 "_downgrade_fk_m2m_index_operators", "_upgrade_m2m", "_downgrade_m2m"):
+        setattr(Migrate, attr, [])
+    Migrate._rename_fields = {}
+    Migrate._rename_models = {}
+    Migrate._last_version_content = None
+
+
 async def _generate(dialect: str, app: str, module: str, existing: Path, name: str) -> tuple[str, Path] | None:
+    _reset_aerich_state()
     work = Path(tempfile.mkdtemp(prefix=f"omo-mig-{dialect}-"))
     try:
         if (existing / app).is_dir():
             shutil.copytree(existing / app, work / app)
         config = tortoise_config(_DIALECT_URLS[dialect], {} if app == CORE_APP else {app: module})
+        if app != CORE_APP:  # the schema of one app only: all apps share the connection
+            config["apps"] = {app: config["apps"][app]}
         command = Command(config, app=app, location=str(work))
         before = set(migration_files(work, app))
         if not before:
