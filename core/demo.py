@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 import tomlkit
@@ -165,6 +166,15 @@ def demo_database_url(env: Environment) -> str:
     if os.environ.get("DATABASE_URL") and env.database_url != default:
         return env.database_url
     return f"sqlite://{env.data_dir / 'demo.sqlite3'}"
+
+
+def describe_database(url: str) -> str:
+    """``sqlite (path)`` or ``postgres (host:port/name)``: where the data goes, without credentials."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "sqlite":
+        return f"sqlite ({rest})"
+    parsed = urlsplit(url)
+    return f"{scheme} ({parsed.hostname}:{parsed.port or 5432}{parsed.path})"
 
 
 def demo_plugins_file(env: Environment, operator_id: int) -> Path:
@@ -349,7 +359,8 @@ def _banner(
         f'  guild      "{GUILD_NAME}": #general, #announcements, #feeds, Lounge (voice); roles Admin, '
         "Moderator, Member",
         f"  plugins    {plugins}",
-        f"  database   {env.database_url.split('://', 1)[0]} ({env.database_url.split('://', 1)[-1]})",
+        f"  database   {describe_database(env.database_url)}",
+        f"  reload     OMO_DATA_DIR={env.data_dir} omo plugins reload NAME",
     ]
     if simulate and world.members:
         lines.append(
@@ -386,21 +397,21 @@ async def run_demo(
     runtime: Runtime | None = None
     simulation: asyncio.Task[None] | None = None
     simulator: Simulator | None = None
-    try:
+
+    async def bring_up() -> tuple[DemoWorld, Environment]:
+        nonlocal runtime
         world = build_world(emu, members)
         demo_env = demo_environment(env, emu, world.you.user_id)
         demo_env.data_dir.mkdir(parents=True, exist_ok=True)
         _out(f"using {demo_env.plugins_file} and the demo database; migrating database…")
-        runtime = Runtime(
-            demo_env,
-            RunOptions(
-                discord_api=emu.base_url,
-                web_host="127.0.0.1",
-                web_port=port,
-                auto_migrate=True,
-                bot_options={"guild_ready_timeout": 0.5},
-            ),
+        options = RunOptions(
+            discord_api=emu.base_url,
+            web_host="127.0.0.1",
+            web_port=port,
+            auto_migrate=True,
+            bot_options={"guild_ready_timeout": 0.5},
         )
+        runtime = Runtime(demo_env, options)
         try:
             await runtime.start()
         except ConfigError as exc:
@@ -410,14 +421,28 @@ async def run_demo(
         _out("connecting the bot…")
         if not await runtime.bot.wait_ready_or_timeout(READY_TIMEOUT):
             raise DemoError(f"the bot did not connect to the emulator within {READY_TIMEOUT:g} s (see the log)")
-        _out(f"bot connected to {len(runtime.bot.guilds)} guild{'s' if len(runtime.bot.guilds) != 1 else ''}")
-        for line in _banner(world, runtime, emu, demo_env, simulate, open_for):
-            _out(line)
-        if simulate:
-            simulator = Simulator(emu, world)
-            simulation = loop.create_task(simulator.run(), name="omo:demo-members")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), open_for)
+        guilds = len(runtime.bot.guilds)
+        _out(f"bot connected to {guilds} guild{'s' if guilds != 1 else ''}")
+        return world, demo_env
+
+    try:
+        starting = loop.create_task(bring_up(), name="omo:demo-start")
+        stopped = loop.create_task(stop.wait(), name="omo:demo-stop")
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not starting.done():  # Ctrl-C while starting
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+        else:
+            world, demo_env = starting.result()
+            assert runtime is not None
+            for line in _banner(world, runtime, emu, demo_env, simulate, open_for):
+                _out(line)
+            if simulate:
+                simulator = Simulator(emu, world)
+                simulation = loop.create_task(simulator.run(), name="omo:demo-members")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), open_for)
         _out("stopping…")
     finally:
         if simulation is not None:

@@ -203,3 +203,61 @@ async def test_reload_under_a_stream_of_commands_loses_none(
     assert len(answers) > 20
     assert all(a is not None and a.startswith("dyn v") for a in answers), answers
     assert answers[-1] == "dyn v7"
+
+
+ANNOUNCER = """
+from core.hookspecs import hookspec
+from core.plugin import PluginContext, PluginInfo, hookimpl
+import sys
+
+
+class Specs:
+    @staticmethod
+    @hookspec
+    def demo_announced(value: int) -> None:
+        '''Plugin-declared hook: something was announced.'''
+
+
+@hookimpl
+def omo_plugin_info():
+    return PluginInfo(version="1", hookspecs=sys.modules[__name__])
+
+
+demo_announced = Specs.demo_announced
+
+
+@hookimpl
+def omo_setup(plugin: PluginContext) -> None:
+    plugin.hook.demo_announced(value=41)
+"""
+
+LISTENER = """
+from core.plugin import PluginInfo, hookimpl
+from tests.core import probe
+
+
+@hookimpl
+def omo_plugin_info():
+    return PluginInfo(version="1")
+
+
+@hookimpl
+def demo_announced(value: int) -> None:
+    probe.record("announced", value + 1)
+"""
+
+
+async def test_plugins_talk_through_hooks_one_of_them_declares(
+    runtime_factory: Any, plugin_writer: PluginWriter
+) -> None:
+    for name, source in (("dyn_announcer", ANNOUNCER), ("dyn_listener", LISTENER)):
+        (plugin_writer.root / name).mkdir()
+        (plugin_writer.root / name / "__init__.py").write_text(source)
+
+    runtime = await runtime_factory(
+        {"listener": section("dyn_listener"), "announcer": section("dyn_announcer")},
+        connect=False,
+    )
+    await runtime.host.reload("announcer")  # re-declaring the same specs on reload is fine
+
+    assert probe.of("announced") == [("announced", 42), ("announced", 42)]

@@ -251,3 +251,13 @@ async def test_stop_lets_a_running_job_finish_its_write(runtime_factory: Any, pl
     await asyncio.wait_for(runtime.stop(), 10)
 
     assert probe.of("write-start") and probe.of("write-end")
+
+
+async def test_dev_guild_gets_the_commands_instead_of_global(
+    emulator: Emulator, guild: Any, runtime_factory: Any
+) -> None:
+    await runtime_factory({"echo": ECHO}, dev_guild=guild.id)
+
+    in_guild = {c["name"] for c in emulator.registered_commands(guild)}
+    assert {"echo", "help", "plugins"} <= in_guild
+    assert emulator.registered_commands() == []
