@@ -95,6 +95,10 @@ class DemoError(OmoError):
     """The demo cannot start (port taken, database unreachable...); the message says what to do."""
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _out(line: str = "") -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -459,8 +463,8 @@ async def run_demo(
             loop.remove_signal_handler(sig)
     if simulator is not None:
         _out(
-            f"stopped: simulated members sent {simulator.messages} messages and ran {simulator.commands} "
-            f"commands ({simulator.failures} failed)"
+            f"stopped: simulated members sent {_count(simulator.messages, 'message')} and ran "
+            f"{_count(simulator.commands, 'command')} ({simulator.failures} failed)"
         )
     else:
         _out("stopped")

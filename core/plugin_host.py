@@ -403,7 +403,10 @@ class PluginHost:
             and not (hasattr(self.pm.hook, name) and getattr(self.pm.hook, name).spec is not None)
         }
         if fresh:
-            self.pm.add_hookspecs(type("PluginHookspecs", (), fresh))
+            specs = ModuleType(f"{module.__name__}.omo_fresh_specs")
+            for name, spec in fresh.items():
+                setattr(specs, name, spec)
+            self.pm.add_hookspecs(specs)
 
     async def _build_cogs(self, loaded: LoadedPlugin) -> list[commands.Cog]:
         cogs = await call_plugin_hook(loaded.module, "omo_cogs", plugin=loaded.context) or []

@@ -206,24 +206,20 @@ async def test_reload_under_a_stream_of_commands_loses_none(
 
 
 ANNOUNCER = """
-from core.hookspecs import hookspec
-from core.plugin import PluginContext, PluginInfo, hookimpl
 import sys
 
+from core.hookspecs import hookspec
+from core.plugin import PluginContext, PluginInfo, hookimpl
 
-class Specs:
-    @staticmethod
-    @hookspec
-    def demo_announced(value: int) -> None:
-        '''Plugin-declared hook: something was announced.'''
+
+@hookspec
+def demo_announced(value: int) -> None:
+    \"\"\"Plugin-declared hook: something was announced.\"\"\"
 
 
 @hookimpl
 def omo_plugin_info():
     return PluginInfo(version="1", hookspecs=sys.modules[__name__])
-
-
-demo_announced = Specs.demo_announced
 
 
 @hookimpl
