@@ -58,7 +58,7 @@ async def _renew_pool() -> None:
         expire = getattr(client, "_expire_connections", None)
         if expire is not None:
             await expire()
-    except Exception:  # noqa: BLE001 - best effort; the retry reports the real error
+    except Exception:
         log.debug("could not renew the connection pool", exc_info=True)
 
 

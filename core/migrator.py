@@ -146,8 +146,14 @@ def _reset_aerich_state() -> None:
     """aerich keeps the operations of a diff in class attributes, meant for one run per process."""
     from aerich.migrate import Migrate
 
-    for attr in ("upgrade_operators", "downgrade_operators", "_upgrade_fk_m2m_index_operators",
-                 "_downgrade_fk_m2m_index_operators", "_upgrade_m2m", "_downgrade_m2m"):
+    for attr in (
+        "upgrade_operators",
+        "downgrade_operators",
+        "_upgrade_fk_m2m_index_operators",
+        "_downgrade_fk_m2m_index_operators",
+        "_upgrade_m2m",
+        "_downgrade_m2m",
+    ):
         setattr(Migrate, attr, [])
     Migrate._rename_fields = {}
     Migrate._rename_models = {}

@@ -59,7 +59,8 @@ async def test_switch_written_after_postgres_drops_every_connection(runtime: Any
     admin = await asyncpg.connect(database_url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres")
     try:
         killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
             name,
         )
     finally:

@@ -25,8 +25,11 @@ def test_missing_file_means_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "reason"),
     [
-        ('[bot]\nprefix = "!"\n\n[plugins.mileage]\nenabled = true\nenabeld = false\n', 6,
-         "unknown key 'plugins.mileage.enabeld'"),
+        (
+            '[bot]\nprefix = "!"\n\n[plugins.mileage]\nenabled = true\nenabeld = false\n',
+            6,
+            "unknown key 'plugins.mileage.enabeld'",
+        ),
         ("[web]\nport = 99999\n", 2, "web.port: Input should be less than or equal to 65535"),
         ('[plugins.dailies]\nenabled = "yes"\n', 2, "plugins.dailies.enabled: Input should be a valid boolean"),
         ('[bot]\nowners = ["me"]\n', 2, "bot.owners.0: Input should be a valid integer"),
