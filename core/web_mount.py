@@ -41,6 +41,28 @@ def _owned(name: str | None, plugin: str) -> bool:
     return name is not None and (name == plugin or name.startswith(plugin + "."))
 
 
+def _collect(app: Quart, plugin: str) -> Staged:
+    """Everything ``plugin`` has registered on ``app``."""
+    staged = Staged(plugin)
+    staged.rules = [rule for rule in app.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
+    staged.view_functions = {k: v for k, v in app.view_functions.items() if _owned(k, plugin)}
+    staged.blueprints = {k: v for k, v in app.blueprints.items() if _owned(k, plugin)}
+    for attr in _NAME_KEYED:
+        source = getattr(app, attr, None)
+        if source is not None:
+            staged.keyed[attr] = {k: v for k, v in source.items() if _owned(k, plugin)}
+    return staged
+
+
+def _drop(app: Quart, plugin: str) -> None:
+    """Remove ``plugin``'s view functions, blueprints and per-blueprint hooks from ``app`` (not its rules)."""
+    targets: list[dict[Any, Any]] = [app.view_functions, app.blueprints]
+    targets += [t for t in (getattr(app, attr, None) for attr in _NAME_KEYED) if t is not None]
+    for target in targets:
+        for key in [k for k in target if _owned(k, plugin)]:
+            del target[key]
+
+
 @dataclass
 class Staged:
     """Everything a plugin's blueprint adds to an app, ready to swap in."""
@@ -62,20 +84,13 @@ class WebMount:
 
     def stage(self, plugin: str, blueprint: Blueprint | None) -> Staged:
         """Register ``blueprint`` on a scratch app and collect what it added; raises on any error."""
-        staged = Staged(plugin)
         if blueprint is None:
-            return staged
+            return Staged(plugin)
         if blueprint.name != plugin:
             raise ValueError(f"the blueprint of plugin {plugin!r} must be named {plugin!r}, not {blueprint.name!r}")
         scratch = self._scratch_app()
         scratch.register_blueprint(blueprint, url_prefix=mount_prefix(plugin))
-        staged.rules = [rule for rule in scratch.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
-        staged.view_functions = {k: v for k, v in scratch.view_functions.items() if _owned(k, plugin)}
-        staged.blueprints = {k: v for k, v in scratch.blueprints.items() if _owned(k, plugin)}
-        for attr in _NAME_KEYED:
-            source = getattr(scratch, attr, None)
-            if source is not None:
-                staged.keyed[attr] = {k: v for k, v in source.items() if _owned(k, plugin)}
+        staged = _collect(scratch, plugin)
         self._reset_scratch(plugin)
         guard = self._guard_for(plugin)
         staged.keyed.setdefault("before_request_funcs", {}).setdefault(plugin, []).insert(0, guard)
@@ -96,15 +111,7 @@ class WebMount:
             host_matching=old.host_matching, strict_slashes=old.strict_slashes, merge_slashes=old.merge_slashes
         )
         scratch.url_map.converters = dict(old.converters)
-        for key in [k for k in scratch.view_functions if _owned(k, plugin)]:
-            del scratch.view_functions[key]
-        for key in [k for k in scratch.blueprints if _owned(k, plugin)]:
-            del scratch.blueprints[key]
-        for attr in _NAME_KEYED:
-            target = getattr(scratch, attr, None)
-            if target is not None:
-                for key in [k for k in target if _owned(k, plugin)]:
-                    del target[key]
+        _drop(scratch, plugin)
 
     def _guard_for(self, plugin: str) -> Callable[[], Awaitable[Any]]:
         async def guard() -> Any:
@@ -120,16 +127,7 @@ class WebMount:
 
     def current(self, plugin: str) -> Staged:
         """What ``plugin`` has on the live app now (to restore on rollback)."""
-        app = self.app
-        staged = Staged(plugin)
-        staged.rules = [rule for rule in app.url_map.iter_rules() if _owned(rule.endpoint, plugin)]
-        staged.view_functions = {k: v for k, v in app.view_functions.items() if _owned(k, plugin)}
-        staged.blueprints = {k: v for k, v in app.blueprints.items() if _owned(k, plugin)}
-        for attr in _NAME_KEYED:
-            source = getattr(app, attr, None)
-            if source is not None:
-                staged.keyed[attr] = {k: v for k, v in source.items() if _owned(k, plugin)}
-        return staged
+        return _collect(self.app, plugin)
 
     def swap(self, plugin: str, staged: Staged) -> Staged:
         """Replace ``plugin``'s routes with ``staged``; return what was there before."""
@@ -153,19 +151,13 @@ class WebMount:
                 matcher.add(rule)
             by_endpoint.setdefault(rule.endpoint, []).append(rule)
         # everything below is synchronous: no request can see a half-swapped app
-        for key in [k for k in app.view_functions if _owned(k, plugin)]:
-            del app.view_functions[key]
+        _drop(app, plugin)
         app.view_functions.update(staged.view_functions)
-        for key in [k for k in app.blueprints if _owned(k, plugin)]:
-            del app.blueprints[key]
         app.blueprints.update(staged.blueprints)
         for attr in _NAME_KEYED:
             target = getattr(app, attr, None)
-            if target is None:
-                continue
-            for key in [k for k in target if _owned(k, plugin)]:
-                del target[key]
-            target.update(staged.keyed.get(attr, {}))
+            if target is not None:
+                target.update(staged.keyed.get(attr, {}))
         live._matcher = matcher
         live._rules_by_endpoint = by_endpoint
         live._remap = True
