@@ -255,7 +255,8 @@ class OmoBot(commands.AutoShardedBot):
         from core.models import CommandSyncState
 
         scope = str(dev_guild) if dev_guild else "global"
-        digest = self.commands_digest()
+        # the application is part of the digest: another application (a new bot, an emulator) has none yet
+        digest = hashlib.sha256(f"{self.application_id}:{self.commands_digest()}".encode()).hexdigest()
         stored = await CommandSyncState.get_or_none(scope=scope)
         if stored is not None and stored.digest == digest:
             log.info("app commands unchanged, not synced", scope=scope)

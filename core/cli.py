@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -235,15 +236,16 @@ def cmd_plugins(args: argparse.Namespace, env: Environment) -> int:
 
 
 def cmd_new_plugin(args: argparse.Namespace, env: Environment) -> int:
-    from core.scaffold import scaffold_plugin
+    from core.scaffold import import_path, scaffold_plugin
 
     created = scaffold_plugin(args.name, Path(args.dir))
     for path in created:
         _out(f"created {path}")
-    _out(
-        f"next: add [plugins.{args.name}] enabled = true to plugins.toml, run `omo db migrate {args.name}`, "
-        "`omo db upgrade`, and `pytest " + str(Path(args.dir) / args.name) + "`"
-    )
+    module = import_path(Path(args.dir), args.name)
+    table = f"[plugins.{args.name}] enabled = true"
+    if module != f"plugins.{args.name}":
+        table += f', module = "{module}"'
+    _out(f"next: add {table} to plugins.toml, run `omo db upgrade`, and `pytest {Path(args.dir) / args.name}`")
     return 0
 
 
@@ -351,7 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.plugins_file:
         env = Environment(**{**env.__dict__, "plugins_file": args.plugins_file})
-    configure_logging(args.log_format or env.log_format, args.log_level or env.log_level)  # type: ignore[arg-type]
+    level = args.log_level or env.log_level
+    if args.command == "demo" and not args.log_level and "OMO_LOG_LEVEL" not in os.environ:
+        level = "WARNING"  # the demo's banner is the output; its logs stay out of the way
+    configure_logging(args.log_format or env.log_format, level)  # type: ignore[arg-type]
     try:
         result: Any = args.func(args, env)
         return int(result)

@@ -21,10 +21,10 @@ from typing import Any
 import structlog
 from aerich import Command
 from aerich.models import Aerich
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.exceptions import OperationalError
 
-from core.db import CORE_APP, ensure_sqlite_dir, tortoise_config
+from core.db import CORE_APP, ensure_sqlite_dir, retrying, tortoise_config
 from core.errors import DatabaseError
 
 log = structlog.get_logger("omo.migrations")
@@ -127,6 +127,11 @@ async def upgrade_all(
     locations = app_locations(plugin_models)
     if not connected:
         await Tortoise.init(config=config)
+        try:
+            await retrying(lambda: connections.get("default").execute_query("SELECT 1"), what="connecting", attempts=3)
+        except DatabaseError:
+            await Tortoise.close_connections()
+            raise
     try:
         for index, (app, location) in enumerate(locations.items(), start=1):
             say(f"[{index}/{len(locations)}] {app}: checking")

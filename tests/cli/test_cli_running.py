@@ -57,7 +57,7 @@ async def test_plugins_reload_reaches_a_running_omo_which_stops_cleanly_on_sigte
 
 async def test_demo_runs_offline_with_simulated_members_and_stops_by_itself(omo: Omo) -> None:
     port = free_port()
-    proc = await omo.start("demo", "--port", str(port), "--members", "3", "--seconds", "5")
+    proc = await omo.start("demo", "--port", str(port), "--members", "3", "--seconds", "3")
     assert proc.stdout is not None
     lines: list[str] = []
     try:
@@ -96,7 +96,7 @@ async def test_demo_runs_offline_with_simulated_members_and_stops_by_itself(omo:
     assert "starting emulator…" in text and "bot connected to 1 guild" in text
     assert f"dashboard  http://127.0.0.1:{port}/" in text
     assert messages and messages[0]["content"].endswith("hi everyone! :wave:")
-    assert re.search(r"stopped: simulated members sent [1-9]\d* messages", text)
+    assert re.search(r"stopped: simulated members sent [1-9]\d* messages?", text)
 
 
 async def test_demo_on_a_taken_port_names_the_port_and_the_option(omo: Omo) -> None:
@@ -111,3 +111,33 @@ async def test_demo_on_a_taken_port_names_the_port_and_the_option(omo: Omo) -> N
     assert f"omo: error: port {port} is already in use" in result.err
     assert "--port" in result.err
     assert "Traceback" not in result.err
+
+
+async def test_demo_run_again_registers_commands_and_stops_cleanly_on_ctrl_c(omo: Omo) -> None:
+    first = await omo("demo", "--port", str(free_port()), "--members", "2", "--quiet", "--seconds", "0")
+    assert first.code == 0, first.err[-2000:]
+
+    proc = await omo.start("demo", "--port", str(free_port()), "--members", "2", "--quiet")
+    assert proc.stdout is not None
+    seen = ""
+    try:
+        while "Ctrl-C to stop." not in seen:
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert raw, "omo demo ended before its banner:\n" + seen
+            seen += raw.decode()
+        emulator_url = re.search(r"emulator\s+(http://127\.0\.0\.1:\d+)/", seen)
+        assert emulator_url, seen
+        async with aiohttp.ClientSession() as http, http.get(f"{emulator_url[1]}/_emulator/snapshot") as resp:
+            commands = {c["name"] for c in (await resp.json())["commands"]}
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 10)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    assert "help" in commands  # the second run's fresh emulator got the commands despite the remembered sync
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "2, quiet (no simulated chatter)" in seen
+    assert out.decode().splitlines()[-2:] == ["stopping…", "stopped"]
+    assert "Traceback" not in err.decode()

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from core.demo import Simulator, build_world, command_leaves, demo_database_url, demo_plugins_file
+from core.demo import (
+    Simulator,
+    build_world,
+    command_leaves,
+    demo_database_url,
+    demo_plugins_file,
+    describe_database,
+)
 from core.environment import Environment
 from core.plugin_host import discover
 from core.testing.emulator import Emulator
@@ -101,3 +108,8 @@ async def test_simulated_members_chat_and_run_every_command_without_failing(emul
     assert simulator.messages == 1 and len(said) == 1
     assert simulator.commands >= 3  # help, plugins list, echo
     assert echoed, "the echo plugin answered a simulated /echo"
+
+
+def test_demo_banner_never_shows_database_credentials() -> None:
+    assert describe_database("postgres://omo:s3cret@db.example:6543/omo") == "postgres (db.example:6543/omo)"
+    assert describe_database("sqlite:///srv/omo/demo.sqlite3") == "sqlite (/srv/omo/demo.sqlite3)"
