@@ -65,6 +65,11 @@ def compute_intents(names: set[str]) -> discord.Intents:
     return intents
 
 
+def command_prefix(prefix: str, intents: discord.Intents) -> Any:
+    """The prefix and mentions; mentions only without the message-content intent (Discord hides the text)."""
+    return commands.when_mentioned_or(prefix) if intents.message_content else commands.when_mentioned
+
+
 class OmoTree(app_commands.CommandTree["OmoBot"]):
     """Command tree that waits out reload swaps and applies the per-guild gate."""
 
@@ -132,9 +137,11 @@ class OmoBot(commands.AutoShardedBot):
     """discord.py bot with omo's gate, barrier and command sync."""
 
     def __init__(self, runtime: Runtime, *, intents: discord.Intents, **options: Any) -> None:
-        prefix = runtime.plugins_file.bot.prefix
+        # omo never joins voice channels (voice features read VOICE_STATE_UPDATE), so no audio libraries
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
-            command_prefix=commands.when_mentioned_or(prefix),
+            command_prefix=command_prefix(runtime.plugins_file.bot.prefix, intents),
             intents=intents,
             tree_cls=OmoTree,
             help_command=None,

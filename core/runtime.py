@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 import structlog
-from discord.ext import commands
 from tortoise import connections
 
 from core import db
-from core.bot import OmoBot, compute_intents
+from core.bot import OmoBot, command_prefix, compute_intents
 from core.builtin_commands import CoreCommands
 from core.bus import Bus
 from core.environment import Environment
@@ -301,7 +300,7 @@ class Runtime:
         for name, record in self.host.records.items():
             if record.loaded is not None:
                 record.loaded.context.defaults = self.host.defaults_of(name)
-        self.bot.command_prefix = commands.when_mentioned_or(new.bot.prefix)
+        self.bot.command_prefix = command_prefix(new.bot.prefix, self.bot.intents)
         wanted, running = set(new.enabled_plugins()), set(self.host.enabled_names())
         for name in [n for n in old.enabled_plugins() if n in running and n not in wanted][::-1]:
             await self.host.disable(name)
