@@ -35,6 +35,12 @@ class Bus:
         """Call ``handler(payload)`` for messages on ``topic`` from other processes."""
         self._handlers.setdefault(topic, []).append(handler)
 
+    def unsubscribe(self, topic: str, handler: Handler) -> None:
+        """Stop calling ``handler`` for ``topic`` (a plugin that subscribed does this in its teardown)."""
+        handlers = self._handlers.get(topic, [])
+        if handler in handlers:
+            handlers.remove(handler)
+
     async def start(self, postgres_url: str | None) -> None:
         """Listen on PostgreSQL (``postgres_url``) or stay local (None)."""
         if not postgres_url:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -12,7 +15,7 @@ class GuildSettings(Model):
     id = fields.IntField(primary_key=True)
     guild_id = fields.BigIntField()
     plugin = fields.CharField(max_length=48)
-    values = fields.JSONField(default=dict)
+    values: dict[str, Any] = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -21,15 +24,15 @@ class GuildSettings(Model):
 
 
 class SettingChange(Model):
-    """One change of one key: who, when, old -> new. ``reverts`` points at the entry it undid."""
+    """One change of one key: who, when, old -> new (JSON text). ``reverts`` points at the entry it undid."""
 
     id = fields.IntField(primary_key=True)
     guild_id = fields.BigIntField()
     plugin = fields.CharField(max_length=48)
     key = fields.CharField(max_length=100)
-    old_value = fields.JSONField(null=True)
+    old_json = fields.TextField()
     old_overridden = fields.BooleanField(default=False)
-    new_value = fields.JSONField(null=True)
+    new_json = fields.TextField()
     new_overridden = fields.BooleanField(default=False)
     actor_id = fields.BigIntField(null=True)
     actor_name = fields.CharField(max_length=100, null=True)
@@ -40,3 +43,13 @@ class SettingChange(Model):
     class Meta:
         table = "config_setting_change"
         indexes = (("guild_id", "plugin", "id"), ("guild_id", "id"))
+
+    @property
+    def old_value(self) -> Any:
+        """The value before the change."""
+        return json.loads(self.old_json)
+
+    @property
+    def new_value(self) -> Any:
+        """The value after the change."""
+        return json.loads(self.new_json)

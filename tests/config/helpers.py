@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.config import service_for
 from plugins.config.service import ConfigService
 
 ECHO = {"module": "tests.sample_plugins.echo"}
@@ -16,8 +16,8 @@ TYPED = {"module": "tests.config.typed_plugin"}
 
 
 def service(runtime: Any) -> ConfigService:
-    """The config service of ``runtime``."""
-    return service_for(runtime)
+    """The config service of ``runtime`` (from the live module: a reload replaces it)."""
+    return importlib.import_module("plugins.config").service_for(runtime)  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -120,9 +120,13 @@ async def test_a_member_without_manage_server_is_refused_every_subcommand(
 ) -> None:
     general = emulator.general(guild)
     calls: list[tuple[str, dict[str, Any]]] = [
-        ("config show", {}), ("config set", {"plugin": "echo", "key": "repeat", "value": "2"}),
-        ("config reset", {"plugin": "echo"}), ("config history", {}), ("config revert", {"entry": 1}),
-        ("config export", {}), ("config import", {"text": "{}"}),
+        ("config show", {}),
+        ("config set", {"plugin": "echo", "key": "repeat", "value": "2"}),
+        ("config reset", {"plugin": "echo"}),
+        ("config history", {}),
+        ("config revert", {"entry": 1}),
+        ("config export", {}),
+        ("config import", {"text": "{}"}),
     ]
     answers = [await emulator.invoke(member, general, name, **opts) for name, opts in calls]
     choices = await emulator.autocomplete(member, general, "config set", "plugin", "")
@@ -140,8 +144,7 @@ async def test_manage_server_is_checked_on_the_server_not_only_by_default_permis
     registered = {c["name"]: c for c in emulator.registered_commands()}
     mo = emulator.create_member(guild, "plain")
 
-    answer = await emulator.invoke(mo, emulator.general(guild), "config set", plugin="echo", key="repeat",
-                                   value="2")
+    answer = await emulator.invoke(mo, emulator.general(guild), "config set", plugin="echo", key="repeat", value="2")
 
     assert registered["config"]["default_member_permissions"] == str(1 << 5)
     assert "Manage Server" in (answer.content or "")
@@ -150,8 +153,7 @@ async def test_manage_server_is_checked_on_the_server_not_only_by_default_permis
 async def test_administrator_may_use_config(emulator: Emulator, runtime: Any, guild: Guild) -> None:
     boss = emulator.create_member(guild, "boss", roles=[emulator.create_role(guild, "Boss", permissions=1 << 3)])
 
-    answer = await emulator.invoke(boss, emulator.general(guild), "config set", plugin="echo", key="repeat",
-                                   value="2")
+    answer = await emulator.invoke(boss, emulator.general(guild), "config set", plugin="echo", key="repeat", value="2")
 
     assert (answer.content or "").startswith("Saved.")
 
@@ -172,8 +174,9 @@ async def test_autocomplete_offers_plugins_keys_and_values(
     channels = await ac(admin, general, "config set", "value", "ne", options={"plugin": "typed", "key": "channel"})
     roles = await ac(admin, general, "config set", "value", "go", options={"plugin": "typed", "key": "role"})
     zones = await ac(admin, general, "config set", "value", "europe/par", options={"plugin": "typed", "key": "zone"})
-    listed = await ac(admin, general, "config set", "value", f"{general.id}, n",
-                      options={"plugin": "typed", "key": "excluded"})
+    listed = await ac(
+        admin, general, "config set", "value", f"{general.id}, n", options={"plugin": "typed", "key": "excluded"}
+    )
 
     assert [c["value"] for c in plugins] == ["echo", "typed"]
     assert keys == [{"name": "repeat = 1 (a whole number from 1 to 5)", "value": "repeat"}]
@@ -186,13 +189,18 @@ async def test_autocomplete_offers_plugins_keys_and_values(
     assert {"name": f"{general.id}, #news", "value": f"{general.id}, {news.id}"} in listed
 
 
-async def test_typed_values_through_the_command(
-    emulator: Emulator, runtime: Any, guild: Guild, admin: Member
-) -> None:
+async def test_typed_values_through_the_command(emulator: Emulator, runtime: Any, guild: Guild, admin: Member) -> None:
     general = emulator.general(guild)
     gold = emulator.create_role(guild, "Gold")
-    for key, value in [("every", "2d"), ("post_at", "06:45"), ("zone", "america/new_york"), ("active", "off"),
-                       ("role", "@Gold"), ("excluded", f"<#{general.id}>, general"), ("cooldown", "90s")]:
+    for key, value in [
+        ("every", "2d"),
+        ("post_at", "06:45"),
+        ("zone", "america/new_york"),
+        ("active", "off"),
+        ("role", "@Gold"),
+        ("excluded", f"<#{general.id}>, general"),
+        ("cooldown", "90s"),
+    ]:
         answer = await emulator.invoke(admin, general, "config set", plugin="typed", key=key, value=value)
         assert (answer.content or "").startswith("Saved."), answer.content
 
@@ -200,7 +208,13 @@ async def test_typed_values_through_the_command(
     bad = await emulator.invoke(admin, general, "config set", plugin="typed", key="every", value="30s")
 
     assert (s.every.days, str(s.post_at), str(s.zone), s.active, s.role, s.cooldown) == (
-        2, "06:45:00", "America/New_York", False, gold.id, 90)
+        2,
+        "06:45:00",
+        "America/New_York",
+        False,
+        gold.id,
+        90,
+    )
     assert s.excluded == [general.id, general.id]
     assert "from 1m to 7d" in (bad.content or "")
 
@@ -214,15 +228,15 @@ async def test_export_sends_a_json_file_of_the_overrides(
     answer = await emulator.invoke(admin, general, "config export")
 
     document = await service(runtime).export(guild.id)
-    [attachment] = answer.message["attachments"] if answer.message else [None]
+    assert answer.message is not None
+    [attachment] = answer.message["attachments"]
+    assert attachment["size"] > len('{"plugins": {"echo": {"repeat": 2}}}')
     assert "1 changed setting(s) in 1 plugin(s)" in (answer.content or "")
     assert attachment["filename"] == f"omo-config-{guild.id}.json"
     assert document["plugins"] == {"echo": {"repeat": 2}}
 
 
-async def test_import_applies_a_valid_document(
-    emulator: Emulator, runtime: Any, guild: Guild, admin: Member
-) -> None:
+async def test_import_applies_a_valid_document(emulator: Emulator, runtime: Any, guild: Guild, admin: Member) -> None:
     general = emulator.general(guild)
     text = json.dumps({"format": "omo-config", "version": 1, "plugins": {"echo": {"repeat": 3, "prefix": "$"}}})
 
@@ -236,8 +250,9 @@ async def test_import_with_one_bad_value_changes_nothing_and_lists_every_bad_val
     emulator: Emulator, runtime: Any, guild: Guild, admin: Member
 ) -> None:
     general = emulator.general(guild)
-    text = json.dumps({"plugins": {"echo": {"repeat": 3, "prefix": "way too long"},
-                                   "typed": {"limit": 500, "every": "soon"}}})
+    text = json.dumps(
+        {"plugins": {"echo": {"repeat": 3, "prefix": "way too long"}, "typed": {"limit": 500, "every": "soon"}}}
+    )
 
     answer = await emulator.invoke(admin, general, "config import", text=text)
     broken = await emulator.invoke(admin, general, "config import", text="{not json")
@@ -248,3 +263,36 @@ async def test_import_with_one_bad_value_changes_nothing_and_lists_every_bad_val
     assert "not valid JSON (line 1, column 2)" in (broken.content or "")
     assert await service(runtime).overrides(guild.id, "echo") == {}
     assert (await emulator.invoke(admin, general, "echo", text="z")).content == ">z"
+
+
+async def test_a_plugin_whose_settings_cannot_be_edited_is_named_and_still_runs(
+    emulator: Emulator, runtime_factory: Any, guild: Guild, admin: Member
+) -> None:
+    runtime = await runtime_factory({"config": {}, "echo": dict(ECHO), "odd": {"module": "tests.config.odd_plugin"}})
+    general = emulator.general(guild)
+
+    every = await emulator.invoke(admin, general, "config show")
+    one = await emulator.invoke(admin, general, "config set", plugin="odd", key="name", value="x")
+
+    assert "The settings of `odd` cannot be edited here: setting 'weights'" in every.embeds[0]["description"]
+    assert "__**echo**__" in every.embeds[0]["description"]
+    assert "cannot be edited here" in (one.content or "")
+    assert (await runtime.settings.get(guild.id, "odd")).weights == {"a": 1}
+
+
+async def test_import_needs_exactly_one_source_and_reports_a_file_it_cannot_download(
+    emulator: Emulator, runtime: Any, guild: Guild, admin: Member
+) -> None:
+    general = emulator.general(guild)
+
+    neither = await emulator.invoke(admin, general, "config import")
+    # The emulator does not serve attachment bytes (no CDN), as an expired Discord attachment URL would not.
+    unreachable = await emulator.invoke(
+        admin, general, "config import", file={"filename": "omo-config.json", "size": 120}
+    )
+    too_big = await emulator.invoke(admin, general, "config import", file={"filename": "huge.json", "size": 10_000_000})
+
+    assert "Give either a `file`" in (neither.content or "")
+    assert "Could not download the file (404)" in (unreachable.content or "")
+    assert "The file is too large (10000000 bytes" in (too_big.content or "")
+    assert await service(runtime).history(guild.id) == []

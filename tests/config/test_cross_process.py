@@ -19,9 +19,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def test_a_change_in_one_runtime_is_read_in_the_other_within_a_second(
-    runtime_factory: Any, guild: Guild
-) -> None:
+async def test_a_change_in_one_runtime_is_read_in_the_other_within_a_second(runtime_factory: Any, guild: Guild) -> None:
     plugins = {"config": {}, "echo": dict(ECHO)}
     first = await runtime_factory(plugins)
     second = await runtime_factory(plugins, connect=False)

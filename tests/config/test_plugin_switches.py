@@ -10,9 +10,9 @@ import pytest
 
 from core.testing.emulator import Emulator, Guild, Member
 from core.testing.pytest_plugin import write_plugins_toml
+from plugins.config.service import Actor
 from tests.config import typed_plugin
 from tests.config.helpers import ECHO, TYPED, service
-from plugins.config.service import Actor
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def omo_plugins() -> dict[str, dict[str, Any]]:
     return {"config": {}, "echo": dict(ECHO), "typed": dict(TYPED)}
 
 
-async def _wait_for(predicate: Any, timeout: float = 3.0) -> bool:  # noqa: ASYNC109
+async def _wait_for(predicate: Any, timeout: float = 3.0) -> bool:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if predicate():
@@ -45,7 +45,7 @@ async def test_guild_admin_disables_a_plugin_in_one_guild_only_and_enables_it_ag
     await emulator.send_message(bob, there, "heard in B")
     await asyncio.sleep(0.3)
 
-    assert off.ephemeral and "**echo** is now disabled in this server." == off.content
+    assert off.ephemeral and off.content == "**echo** is now disabled in this server."
     assert "disabled in this server" in (refused.content or "")
     assert served.content == ">b"
     assert cog.heard == ["heard in B"]
@@ -53,7 +53,7 @@ async def test_guild_admin_disables_a_plugin_in_one_guild_only_and_enables_it_ag
     on = await emulator.invoke(admin, here, "plugins enable", plugin="echo")
     back = await emulator.invoke(admin, here, "echo", text="c")
 
-    assert "**echo** is now enabled in this server." == on.content
+    assert on.content == "**echo** is now enabled in this server."
     assert back.content == ">c"
 
 
@@ -77,7 +77,7 @@ async def test_a_member_without_manage_server_may_not_switch_plugins(
 ) -> None:
     answer = await emulator.invoke(member, emulator.general(guild), "plugins disable", plugin="echo")
 
-    assert "You need the Manage Server permission to switch plugins." == answer.content
+    assert answer.content == "You need the Manage Server permission to switch plugins."
     assert runtime.gate.is_enabled(guild.id, "echo")
 
 
@@ -120,8 +120,10 @@ async def test_with_config_disabled_in_plugins_toml_every_plugin_runs_on_its_def
     await service(runtime).set_values(guild.id, "echo", {"repeat": 3, "prefix": "#"}, Actor(admin.user_id))
     assert (await emulator.invoke(admin, here, "echo", text="d")).content == "#d#d#d"
 
-    write_plugins_toml(runtime.plugins_file_path, {"config": {"enabled": False},
-                                                    "echo": {**ECHO, "settings": {"repeat": 2}}, "typed": TYPED})
+    write_plugins_toml(
+        runtime.plugins_file_path,
+        {"config": {"enabled": False}, "echo": {**ECHO, "settings": {"repeat": 2}}, "typed": TYPED},
+    )
     assert await runtime.apply_plugins_file()
     answer = await emulator.invoke(admin, here, "echo", text="d")
     typed = await runtime.settings.get(guild.id, "typed")

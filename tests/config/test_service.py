@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,8 +36,9 @@ async def test_only_overridden_keys_are_stored_so_default_changes_flow_through(r
     row = await GuildSettings.get(guild_id=guild.id, plugin="echo")
     assert row.values == {"prefix": "!"}
 
-    write_plugins_toml(runtime.plugins_file_path, {"config": {}, "echo": {**ECHO, "settings": {"repeat": 4}},
-                                                    "typed": TYPED})
+    write_plugins_toml(
+        runtime.plugins_file_path, {"config": {}, "echo": {**ECHO, "settings": {"repeat": 4}}, "typed": TYPED}
+    )
     assert await runtime.apply_plugins_file()
     settings = await runtime.settings.get(guild.id, "echo")
 
@@ -50,7 +53,9 @@ async def test_cached_read_is_answered_without_a_database_round_trip(runtime: An
     with count_queries() as queries:
         reads = [await runtime.settings.get(guild.id, "echo") for _ in range(200)]
         direct = runtime.host.pm.hook.omo_resolve_settings(
-            guild_id=guild.id, plugin="echo", model=runtime.settings.model_of("echo"),
+            guild_id=guild.id,
+            plugin="echo",
+            model=runtime.settings.model_of("echo"),
             defaults=runtime.host.defaults_of("echo"),
         )
 
@@ -109,18 +114,40 @@ async def test_every_kind_of_field_is_set_from_text(runtime: Any, guild: Guild, 
     from plugins.config.settings_types import Directory
 
     directory = Directory(channels=((general.id, "general"),), roles=((gold.id, "Gold"),), known=True)
-    await svc.set_values(guild.id, "typed", {
-        "limit": "42", "ratio": "0.25", "active": "off", "colour": "Blue", "mode": "loud", "post_at": "6:15",
-        "every": "1h30m", "cooldown": "2m", "zone": "europe/paris", "digest_time": "21:00",
-        "channel": "#general", "role": f"<@&{gold.id}>", "excluded": f"<#{general.id}>", "tags": "a, b",
-    }, ADA, text=True, directory=directory)
+    await svc.set_values(
+        guild.id,
+        "typed",
+        {
+            "limit": "42",
+            "ratio": "0.25",
+            "active": "off",
+            "colour": "Blue",
+            "mode": "loud",
+            "post_at": "6:15",
+            "every": "1h30m",
+            "cooldown": "2m",
+            "zone": "europe/paris",
+            "digest_time": "21:00",
+            "channel": "#general",
+            "role": f"<@&{gold.id}>",
+            "excluded": f"<#{general.id}>",
+            "tags": "a, b",
+        },
+        ADA,
+        text=True,
+        directory=directory,
+    )
     s = await runtime.settings.get(guild.id, "typed")
 
     assert (s.limit, s.ratio, s.active, s.colour, s.mode.value) == (42, 0.25, False, "blue", "loud")
-    assert (str(s.post_at), s.every.total_seconds(), s.cooldown, str(s.zone)) == ("06:15:00", 5400, 120,
-                                                                                 "Europe/Paris")
-    assert (s.digest_time, s.channel, s.role, s.excluded, s.tags) == ("21:00", general.id, gold.id,
-                                                                     [general.id], ["a", "b"])
+    assert (str(s.post_at), s.every.total_seconds(), s.cooldown, str(s.zone)) == ("06:15:00", 5400, 120, "Europe/Paris")
+    assert (s.digest_time, s.channel, s.role, s.excluded, s.tags) == (
+        "21:00",
+        general.id,
+        gold.id,
+        [general.id],
+        ["a", "b"],
+    )
 
 
 async def test_history_records_who_when_old_and_new(runtime: Any, guild: Guild) -> None:
@@ -131,7 +158,8 @@ async def test_history_records_who_when_old_and_new(runtime: Any, guild: Guild) 
     entries = await svc.history(guild.id, "echo")
 
     assert [(e.key, e.old_value, e.new_value, e.actor_id, e.actor_name, e.source) for e in entries] == [
-        ("repeat", 3, 4, 1002, "bob", "web"), ("repeat", 2, 3, 1001, "ada", "command"),
+        ("repeat", 3, 4, 1002, "bob", "web"),
+        ("repeat", 2, 3, 1001, "ada", "command"),
     ]
     assert entries[1].old_overridden is False and entries[1].new_overridden is True
     assert entries[0].created_at >= entries[1].created_at and entries[0].created_at.tzinfo is not None
@@ -150,7 +178,7 @@ async def test_revert_restores_the_old_value_and_is_recorded(runtime: Any, guild
     assert "repeat" not in await svc.overrides(guild.id, "echo")
     entries = await svc.history(guild.id, "echo")
     assert entries[0].reverts_id == first.entry_id and entries[1].reverts_id == second.entry_id
-    assert {e.id: e.reverted_by for e in entries}[first.entry_id] == entries[0].id
+    assert {e.id: e.reverted_by for e in entries}[first.entry_id or 0] == entries[0].id
 
 
 async def test_reset_removes_overrides(runtime: Any, guild: Guild) -> None:
@@ -170,10 +198,15 @@ async def test_import_with_one_bad_value_changes_nothing_and_reports_every_bad_v
 ) -> None:
     svc = service(runtime)
     await svc.set_values(guild.id, "echo", {"repeat": 3}, ADA)
-    document = {"format": "omo-config", "version": 1, "plugins": {
-        "echo": {"repeat": 4, "prefix": "much too long"}, "typed": {"limit": 0, "zone": "Mars/Base"},
-        "ghost": {"x": 1},
-    }}
+    document = {
+        "format": "omo-config",
+        "version": 1,
+        "plugins": {
+            "echo": {"repeat": 4, "prefix": "much too long"},
+            "typed": {"limit": 0, "zone": "Mars/Base"},
+            "ghost": {"x": 1},
+        },
+    }
 
     with pytest.raises(SettingsInvalid) as caught:
         await svc.import_settings(guild.id, document, ADA)
@@ -212,9 +245,7 @@ async def test_settings_stay_readable_for_a_plugin_disabled_in_the_guild(runtime
     assert view.values["repeat"] == 4 and view.overridden == {"repeat"}
 
 
-async def test_a_stored_value_the_model_no_longer_accepts_falls_back_to_the_default(
-    runtime: Any, guild: Guild
-) -> None:
+async def test_a_stored_value_the_model_no_longer_accepts_falls_back_to_the_default(runtime: Any, guild: Guild) -> None:
     await GuildSettings.create(guild_id=guild.id, plugin="echo", values={"repeat": 50, "prefix": "!", "gone": 1})
 
     settings = await runtime.settings.get(guild.id, "echo")
@@ -229,3 +260,54 @@ async def test_concurrent_changes_are_all_recorded(runtime: Any, guild: Guild) -
 
     assert await SettingChange.filter(guild_id=guild.id, plugin="typed").count() == 10
     assert (await runtime.settings.get(guild.id, "typed")).limit in range(2, 12)
+
+
+@pytest.fixture
+def keep_config_modules() -> Iterator[None]:
+    """A reload re-imports ``plugins.config``; put the modules this test session imported back afterwards."""
+    saved = {k: v for k, v in sys.modules.items() if k == "plugins.config" or k.startswith("plugins.config.")}
+    yield
+    for key in [k for k in sys.modules if k == "plugins.config" or k.startswith("plugins.config.")]:
+        del sys.modules[key]
+    sys.modules.update(saved)
+
+
+async def test_reloading_the_config_plugin_keeps_settings_and_one_resolver(
+    keep_config_modules: None, runtime: Any, guild: Guild
+) -> None:
+    await service(runtime).set_values(guild.id, "echo", {"repeat": 4}, ADA)
+
+    report = await runtime.host.reload("config")
+    assert (await runtime.settings.get(guild.id, "echo")).repeat == 4
+    await service(runtime).set_values(guild.id, "echo", {"prefix": "="}, ADA)
+    settings = await runtime.settings.get(guild.id, "echo")
+
+    resolvers = [name for name, _ in runtime.host.pm.list_name_plugin() if name == "config.resolver"]
+    assert report.new_version == report.old_version
+    assert (settings.repeat, settings.prefix) == (4, "=")
+    assert resolvers == ["config.resolver"]
+
+
+async def test_the_overview_status_counts_changed_settings(runtime: Any, guild: Guild) -> None:
+    from core.plugin_host import call_plugin_hook
+
+    await service(runtime).set_values(guild.id, "echo", {"repeat": 4, "prefix": "!"}, ADA)
+    loaded = runtime.host.loaded("config")
+
+    status = await call_plugin_hook(loaded.module, "omo_guild_status", plugin=loaded.context, guild_id=guild.id)
+
+    assert status == "2 settings changed in this server"
+
+
+async def test_a_cached_entry_older_than_max_age_is_read_again(runtime: Any, guild: Guild) -> None:
+    svc = service(runtime)
+    await svc.set_values(guild.id, "echo", {"repeat": 3}, ADA)
+    assert (await runtime.settings.get(guild.id, "echo")).repeat == 3
+    # another process changed the row and its notice was lost (no invalidation reached this process)
+    await GuildSettings.filter(guild_id=guild.id, plugin="echo").update(values={"repeat": 5})
+    assert (await runtime.settings.get(guild.id, "echo")).repeat == 3
+
+    svc.max_age = 0.0
+    stale_entry_reloaded = (await runtime.settings.get(guild.id, "echo")).repeat
+
+    assert stale_entry_reloaded == 5

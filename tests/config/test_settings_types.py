@@ -21,10 +21,19 @@ SPECS = model_specs(TypedSettings)
 GUILD = Directory(channels=((11, "general"), (12, "news")), roles=((21, "Gold"), (22, "Mods")), known=True)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("90s", 90), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), ("90", 90), ("1h 5m", 3900),
-    ("PT5M", 300),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        ("1w", 604800),
+        ("90", 90),
+        ("1h 5m", 3900),
+        ("PT5M", 300),
+    ],
+)
 def test_durations_read_in_human_units(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -41,9 +50,17 @@ def test_duration_is_shown_in_human_units() -> None:
     assert format_value(SPECS["cooldown"], 90) == "1m30s"
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("yes", True), ("ON", True), ("true", True), ("no", False), ("off", False), ("False", False),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("yes", True),
+        ("ON", True),
+        ("true", True),
+        ("no", False),
+        ("off", False),
+        ("False", False),
+    ],
+)
 def test_booleans_accept_yes_no_on_off_true_false(text: str, value: bool) -> None:
     assert parse_text(SPECS["active"], text) is value
 
