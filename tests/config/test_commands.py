@@ -286,7 +286,7 @@ async def test_import_needs_exactly_one_source_and_reports_a_file_it_cannot_down
     general = emulator.general(guild)
 
     neither = await emulator.invoke(admin, general, "config import")
-    # The emulator does not serve attachment bytes (no CDN), as an expired Discord attachment URL would not.
+    # A file described without content is not served (404), as an expired Discord attachment URL would not be.
     unreachable = await emulator.invoke(
         admin, general, "config import", file={"filename": "omo-config.json", "size": 120}
     )

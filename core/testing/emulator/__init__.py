@@ -14,6 +14,7 @@ Public API::
 
 from __future__ import annotations
 
+from .cdn import ATTACHMENT_SIZE_LIMIT, Attachment
 from .control import InteractionResult
 from .discord_target import point_discord_py_at, restore_discord_py
 from .errors import DiscordAPIError, EmulatorError, EmulatorTimeout
@@ -21,7 +22,9 @@ from .server import BotAction, Emulator, Fault
 from .state import AppCommand, Channel, ChannelType, Guild, Member, Message, Role, User
 
 __all__ = [
+    "ATTACHMENT_SIZE_LIMIT",
     "AppCommand",
+    "Attachment",
     "BotAction",
     "Channel",
     "ChannelType",

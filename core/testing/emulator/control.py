@@ -21,6 +21,7 @@ from aiohttp import web
 
 from . import payloads
 from . import permissions as perms
+from .cdn import Attachment, as_upload
 from .errors import DiscordAPIError, EmulatorError, EmulatorTimeout
 from .state import (
     AppCommand,
@@ -37,6 +38,7 @@ from .state import (
 )
 
 if TYPE_CHECKING:
+    from .cdn import CDN
     from .events import Events
     from .gateway import Gateway
     from .oauth import OAuthServer
@@ -177,9 +179,7 @@ class InteractionResult:
             msg = self._original()
             return msg is not None and not msg.flags & 128
 
-        await self.emulator._wait_interaction(
-            self.interaction, done, timeout, "an edit of the original response"
-        )
+        await self.emulator._wait_interaction(self.interaction, done, timeout, "an edit of the original response")
         return self.message
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,6 +207,7 @@ class ControlAPI:
         gateway: Gateway
         rest: RestAPI
         oauth: OAuthServer
+        cdn: CDN
         actions: list[BotAction]
         faults: list[Fault]
         _action_signal: asyncio.Event
@@ -507,9 +508,7 @@ class ControlAPI:
         self.events.voice_state(vs)
         await self.flush()
 
-    def _bot_voice_state(
-        self, guild_id: int, channel_id: int | None, self_mute: bool, self_deaf: bool
-    ) -> None:
+    def _bot_voice_state(self, guild_id: int, channel_id: int | None, self_mute: bool, self_deaf: bool) -> None:
         g = self.world.guilds.get(guild_id)
         if g is None:
             return
@@ -533,12 +532,15 @@ class ControlAPI:
         *,
         embeds: list[dict[str, Any]] | None = None,
         reply_to: int | Mapping[str, Any] | None = None,
-        attachments: list[dict[str, Any]] | None = None,
+        attachments: Iterable[Attachment | tuple[Any, ...] | Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A user posts a message; dispatches MESSAGE_CREATE and returns the message as Discord JSON.
 
         ``<@id>`` and ``<@&id>`` in ``content`` become mentions (which is also what lets a bot
-        without the MESSAGE_CONTENT intent see the content).
+        without the MESSAGE_CONTENT intent see the content). ``attachments`` are uploads:
+        ``Attachment(filename, content)``, ``(filename, bytes)`` tuples or dicts with ``filename`` and
+        ``content``; their bytes are served at each attachment's ``url`` until the message is deleted.
+        A dict without ``content`` only describes a file (``{"filename", "size"}``): its URL answers 404.
         """
         author = self._user(member)
         c = self._channel(channel)
@@ -549,13 +551,28 @@ class ControlAPI:
             ref_id = reply_to["id"] if isinstance(reply_to, Mapping) else reply_to
             body["message_reference"] = {"message_id": str(ref_id), "channel_id": str(c.id)}
         if attachments:
-            body["attachments"] = attachments
+            body["attachments"] = [self._upload(a, c) for a in attachments]
             body["__files__"] = True
         msg = self.rest.build_message(c, author, body)
         self._user_mark = len(self.actions)
         self.events.message_create(msg)
         await self.flush()
         return payloads.message(self.world, msg)
+
+    def _upload(self, value: Any, channel: Channel, *, ephemeral: bool = False) -> dict[str, Any]:
+        upload = as_upload(value)
+        if upload is not None:
+            return self.cdn.store(upload, channel_id=channel.id, ephemeral=ephemeral)
+        if isinstance(value, Mapping) and {"id", "url"} <= set(value):
+            return dict(value)
+        return self.cdn.unstored(value, channel_id=channel.id, ephemeral=ephemeral)
+
+    def attachment_bytes(self, attachment: Mapping[str, Any] | int | str) -> bytes:
+        """The bytes stored for an attachment (its object, id or URL), whoever uploaded it.
+
+        Tests that want the real path fetch ``attachment["url"]`` over HTTP instead.
+        """
+        return self.cdn.content_of(attachment)
 
     async def send_dm(self, user: UserLike, content: str) -> dict[str, Any]:
         """A user sends the bot a direct message; dispatches MESSAGE_CREATE on shard 0."""
@@ -605,11 +622,7 @@ class ControlAPI:
 
     def bot_actions(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The audit list of what the bot did; ``kind`` filters by prefix (``"message"``, ``"role.add"``)."""
-        return [
-            a.to_dict()
-            for a in self.actions
-            if kind is None or a.kind == kind or a.kind.startswith(kind + ".")
-        ]
+        return [a.to_dict() for a in self.actions if kind is None or a.kind == kind or a.kind.startswith(kind + ".")]
 
     async def wait_for_bot_message(
         self,
@@ -691,9 +704,7 @@ class ControlAPI:
         gid = self._guild(guild).id if guild is not None else None
         return [payloads.application_command(c) for c in self.world.commands_for(gid)]
 
-    def _resolve_command(
-        self, guild_id: int | None, path: str, ctype: int = 1
-    ) -> tuple[AppCommand, list[str]]:
+    def _resolve_command(self, guild_id: int | None, path: str, ctype: int = 1) -> tuple[AppCommand, list[str]]:
         parts = path.strip().lstrip("/").split()
         if not parts:
             raise EmulatorError("empty command name")
@@ -701,8 +712,7 @@ class ControlAPI:
         if cmd is None:
             known = sorted(c.name for c in self.world.commands.values() if c.guild_id in (None, guild_id))
             raise EmulatorError(
-                f"command {parts[0]!r} is not registered (registered: {known}); "
-                "did the bot sync its command tree?"
+                f"command {parts[0]!r} is not registered (registered: {known}); did the bot sync its command tree?"
             )
         return cmd, parts[1:]
 
@@ -714,13 +724,14 @@ class ControlAPI:
         values: Mapping[str, Any],
         resolved: dict[str, dict[str, Any]],
         focused: str | None = None,
+        channel: Channel | None = None,
     ) -> list[dict[str, Any]]:
         if path:
             head = path[0]
             for opt in schema:
                 if opt["name"] == head and opt["type"] in (OPTION_SUB_COMMAND, OPTION_SUB_COMMAND_GROUP):
                     inner = self._build_options(
-                        guild, opt.get("options") or [], path[1:], values, resolved, focused
+                        guild, opt.get("options") or [], path[1:], values, resolved, focused, channel
                     )
                     return [{"name": head, "type": opt["type"], "options": inner}]
             raise EmulatorError(f"no subcommand {head!r}; choices: {[o['name'] for o in schema]}")
@@ -730,11 +741,7 @@ class ControlAPI:
         unknown = [k for k in values if k not in by_name]
         if unknown:
             raise EmulatorError(f"unknown option(s) {unknown}; the command takes {list(by_name)}")
-        missing = [
-            o["name"]
-            for o in schema
-            if o.get("required") and o["name"] not in values and o["name"] != focused
-        ]
+        missing = [o["name"] for o in schema if o.get("required") and o["name"] not in values and o["name"] != focused]
         if missing and focused is None:
             raise EmulatorError(f"missing required option(s) {missing}")
         out = []
@@ -743,7 +750,7 @@ class ControlAPI:
             item: dict[str, Any] = {
                 "name": name,
                 "type": opt["type"],
-                "value": self._option_value(guild, opt, value, resolved, name == focused),
+                "value": self._option_value(guild, opt, value, resolved, name == focused, channel=channel),
             }
             if name == focused:
                 item["focused"] = True
@@ -757,6 +764,8 @@ class ControlAPI:
         value: Any,
         resolved: dict[str, dict[str, Any]],
         focused: bool,
+        *,
+        channel: Channel | None = None,
     ) -> Any:
         otype = opt["type"]
         if focused:
@@ -789,17 +798,14 @@ class ControlAPI:
             resolved.setdefault("roles", {})[str(r.id)] = payloads.role(r)
             return str(r.id)
         if otype == OPTION_ATTACHMENT:
-            aid = str(self.world.new_id())
-            att = dict(value) if isinstance(value, Mapping) else {"filename": str(value), "size": 0}
-            att.update(
-                {
-                    "id": aid,
-                    "url": f"{self.base_url}/attachments/{aid}/{att['filename']}",
-                    "proxy_url": f"{self.base_url}/attachments/{aid}/{att['filename']}",
-                }
-            )
-            resolved.setdefault("attachments", {})[aid] = att
-            return aid
+            # Files given to a slash command are ephemeral attachments on Discord (ephemeral-attachments URL).
+            if isinstance(value, str):
+                value = {"filename": value}
+            if channel is None:
+                raise EmulatorError("attachment options need the channel the command runs in")
+            att = self._upload(value, channel, ephemeral=True)
+            resolved.setdefault("attachments", {})[att["id"]] = att
+            return att["id"]
         return value
 
     def _is_user(self, value: Any) -> bool:
@@ -858,8 +864,7 @@ class ControlAPI:
                 await self._wait_interaction(
                     inter,
                     lambda: any(
-                        a.kind
-                        in ("interaction.original.edit", "interaction.followup", "webhook.message.delete")
+                        a.kind in ("interaction.original.edit", "interaction.followup", "webhook.message.delete")
                         and a.data.get("interaction_id", inter.id) == inter.id
                         and self._action_touches(a.data, inter)
                         for a in self.actions[start:]
@@ -875,9 +880,7 @@ class ControlAPI:
             return True
         return mid is not None and mid in {inter.original_message_id, inter.message_id, *inter.followup_ids}
 
-    async def _wait_interaction(
-        self, inter: Interaction, done: Callable[[], bool], within: float, what: str
-    ) -> None:
+    async def _wait_interaction(self, inter: Interaction, done: Callable[[], bool], within: float, what: str) -> None:
         deadline = time.monotonic() + within
         assert inter.events is not None
         while not done():
@@ -903,7 +906,11 @@ class ControlAPI:
         ``command`` is the name with any subcommand path: ``"mileage give"``. Options come
         from ``options`` and keyword arguments and are typed by the registered command's
         schema: pass members/users/channels/roles (or ids) for those option types; they are
-        added to ``resolved`` as Discord does. The command must have been registered (synced).
+        added to ``resolved`` as Discord does. An attachment option takes an upload
+        (``Attachment(filename, content)``, a ``(filename, bytes)`` tuple or a dict with ``filename`` and
+        ``content``), whose bytes are then served at the attachment's ``url``; a dict without
+        ``content`` (``{"filename", "size"}``) only describes a file whose URL answers 404.
+        The command must have been registered (synced).
         A deferred answer is awaited until the bot edits or follows up (within ``timeout``).
         """
         c = self._channel(channel)
@@ -911,7 +918,7 @@ class ControlAPI:
         cmd, path = self._resolve_command(c.guild_id, command)
         values = {**(options or {}), **kwargs}
         resolved: dict[str, dict[str, Any]] = {}
-        opts = self._build_options(guild, cmd.options, path, values, resolved)
+        opts = self._build_options(guild, cmd.options, path, values, resolved, channel=c)
         data: dict[str, Any] = {"id": str(cmd.id), "name": cmd.name, "type": 1}
         if opts:
             data["options"] = opts
@@ -972,7 +979,7 @@ class ControlAPI:
         cmd, path = self._resolve_command(c.guild_id, command)
         values = {**(options or {}), focused: value}
         resolved: dict[str, dict[str, Any]] = {}
-        opts = self._build_options(guild, cmd.options, path, values, resolved, focused=focused)
+        opts = self._build_options(guild, cmd.options, path, values, resolved, focused=focused, channel=c)
         data: dict[str, Any] = {"id": str(cmd.id), "name": cmd.name, "type": 1, "options": opts}
         if cmd.guild_id is not None:
             data["guild_id"] = str(cmd.guild_id)
@@ -1021,9 +1028,7 @@ class ControlAPI:
             opt_type = {5: OPTION_USER, 6: OPTION_ROLE, 7: OPTION_MENTIONABLE, 8: OPTION_CHANNEL}.get(ctype)
             for v in values or []:
                 picked.append(
-                    str(v)
-                    if opt_type is None
-                    else self._option_value(guild, {"type": opt_type}, v, resolved, False)
+                    str(v) if opt_type is None else self._option_value(guild, {"type": opt_type}, v, resolved, False)
                 )
             data["values"] = picked
             if resolved:
@@ -1072,9 +1077,7 @@ class ControlAPI:
                             {
                                 "type": ctype,
                                 "custom_id": cid,
-                                "values": [
-                                    str(v) for v in (picked if isinstance(picked, list) else [picked])
-                                ],
+                                "values": [str(v) for v in (picked if isinstance(picked, list) else [picked])],
                             }
                         )
             return out
@@ -1217,9 +1220,7 @@ def control_routes(emu: Any) -> list[tuple[str, str, Any]]:
         b = await body(request)
         owner = int(b["owner_id"]) if b.get("owner_id") else b.get("owner")
         guild = emu.create_guild(b.get("name", "Test Guild"), owner)
-        return _ok(
-            payloads.guild_create(world, guild, intents=payloads.ALL_INTENTS, large_threshold=1 << 30), 201
-        )
+        return _ok(payloads.guild_create(world, guild, intents=payloads.ALL_INTENTS, large_threshold=1 << 30), 201)
 
     async def create_channel(request: web.Request) -> web.Response:
         b = await body(request)
@@ -1260,7 +1261,10 @@ def control_routes(emu: Any) -> list[tuple[str, str, Any]]:
     async def post_message(request: web.Request) -> web.Response:
         b = await body(request)
         msg = await emu.send_message(
-            int(b["author_id"]), int(request.match_info["channel_id"]), b.get("content", "")
+            int(b["author_id"]),
+            int(request.match_info["channel_id"]),
+            b.get("content", ""),
+            attachments=b.get("attachments") or None,
         )
         return _ok(msg, 201)
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from . import errors, payloads
 from . import permissions as P
+from .cdn import Attachment
 from .errors import DiscordAPIError
 from .state import THREAD_TYPES, Channel, ChannelType, Guild, Interaction, Message, User, Webhook
 
@@ -60,9 +61,7 @@ def snowflake(value: str) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise errors.invalid_form_body(
-            {"id": ("NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')}
-        ) from None
+        raise errors.invalid_form_body({"id": ("NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')}) from None
     if number < 0:
         raise errors.invalid_form_body({"id": ("NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')})
     return number
@@ -180,9 +179,7 @@ class RestAPI:
         except ValueError:
             raise DiscordAPIError(400, 50109, "The request body contains invalid JSON.") from None
         if not isinstance(data, dict):
-            raise errors.invalid_form_body(
-                {"_": ("DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")}
-            )
+            raise errors.invalid_form_body({"_": ("DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")})
         return data
 
     async def body_list(self, request: web.Request) -> list[Any]:
@@ -193,9 +190,7 @@ class RestAPI:
         except ValueError:
             raise DiscordAPIError(400, 50109, "The request body contains invalid JSON.") from None
         if not isinstance(data, list):
-            raise errors.invalid_form_body(
-                {"_": ("LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")}
-            )
+            raise errors.invalid_form_body({"_": ("LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")})
         return data
 
     async def _multipart(self, request: web.Request) -> dict[str, Any]:
@@ -216,26 +211,19 @@ class RestAPI:
                     {
                         "name": part.name,
                         "filename": part.filename,
-                        "size": len(content),
+                        "content": bytes(content),
                         "content_type": part.headers.get("Content-Type", "application/octet-stream"),
                     }
                 )
         attachments = []
         declared = {int(a["id"]): a for a in payload.get("attachments", []) if str(a.get("id", "")).isdigit()}
         for index, f in enumerate(files):
-            aid = self.world.new_id()
             meta = declared.get(index, {})
-            attachments.append(
-                {
-                    "id": str(aid),
-                    "filename": meta.get("filename", f["filename"]),
-                    "size": f["size"],
-                    "url": f"{self.emu.base_url}/attachments/{aid}/{f['filename']}",
-                    "proxy_url": f"{self.emu.base_url}/attachments/{aid}/{f['filename']}",
-                    "content_type": f["content_type"],
-                    "description": meta.get("description"),
-                }
+            upload = Attachment(
+                meta.get("filename") or f["filename"], f["content"], f["content_type"], meta.get("description")
             )
+            # The message's channel goes into the URL when the message is stored (``build_message``).
+            attachments.append(self.emu.cdn.store(upload))
         payload["attachments"] = attachments
         payload["__files__"] = True
         return payload
@@ -372,17 +360,13 @@ class RestAPI:
     def _validate_command(self, data: Any, index: str = "") -> dict[str, Any]:
         prefix = f"{index}." if index else ""
         if not isinstance(data, dict):
-            raise errors.invalid_form_body(
-                {f"{prefix}_": ("DICT_TYPE_CONVERT", "Only dictionaries may be used")}
-            )
+            raise errors.invalid_form_body({f"{prefix}_": ("DICT_TYPE_CONVERT", "Only dictionaries may be used")})
         ctype = int(data.get("type", 1))
         name = data.get("name")
         problems: dict[str, tuple[str, str]] = {}
         if not isinstance(name, str) or not 1 <= len(name) <= 32:
             problems[f"{prefix}name"] = ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
-        elif (ctype == 1 and not re.fullmatch(r"[-_'\w]{1,32}", name)) or (
-            ctype == 1 and name != name.lower()
-        ):
+        elif (ctype == 1 and not re.fullmatch(r"[-_'\w]{1,32}", name)) or (ctype == 1 and name != name.lower()):
             problems[f"{prefix}name"] = ("APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
         description = data.get("description", "")
         if ctype == 1 and (not isinstance(description, str) or not 1 <= len(description) <= 100):
@@ -397,9 +381,7 @@ class RestAPI:
             raise errors.invalid_form_body(problems)
         return data
 
-    def _store_command(
-        self, data: dict[str, Any], guild_id: int | None, existing_id: int | None = None
-    ) -> Any:
+    def _store_command(self, data: dict[str, Any], guild_id: int | None, existing_id: int | None = None) -> Any:
         from .state import AppCommand
 
         self.world.command_version += 1
@@ -555,18 +537,11 @@ class RestAPI:
         if problems:
             raise errors.invalid_form_body(problems)
         if creating and not (
-            content
-            or embeds
-            or body.get("sticker_ids")
-            or components
-            or body.get("attachments")
-            or body.get("poll")
+            content or embeds or body.get("sticker_ids") or components or body.get("attachments") or body.get("poll")
         ):
             raise errors.empty_message()
 
-    def _mentions(
-        self, channel: Channel, content: str, allowed: dict[str, Any] | None
-    ) -> tuple[list[int], list[int]]:
+    def _mentions(self, channel: Channel, content: str, allowed: dict[str, Any] | None) -> tuple[list[int], list[int]]:
         users = [int(u) for u in MENTION_USER.findall(content) if int(u) in self.world.users]
         roles = [int(r) for r in MENTION_ROLE.findall(content)]
         if channel.guild_id is not None:
@@ -619,13 +594,11 @@ class RestAPI:
             mentions=users,
             mention_roles=roles,
             mention_everyone="@everyone" in content
-            and (
-                body.get("allowed_mentions") is None
-                or "everyone" in body["allowed_mentions"].get("parse", [])
-            ),
+            and (body.get("allowed_mentions") is None or "everyone" in body["allowed_mentions"].get("parse", [])),
             nonce=body.get("nonce"),
             **extra,
         )
+        self.emu.cdn.bind(msg)
         return msg
 
     def apply_edit(self, msg: Message, body: dict[str, Any]) -> None:
@@ -634,9 +607,7 @@ class RestAPI:
         if "content" in body:
             msg.content = body["content"] or ""
             channel = self.world.channels[msg.channel_id]
-            msg.mentions, msg.mention_roles = self._mentions(
-                channel, msg.content, body.get("allowed_mentions")
-            )
+            msg.mentions, msg.mention_roles = self._mentions(channel, msg.content, body.get("allowed_mentions"))
         if "embeds" in body:
             msg.embeds = [_normalise_embed(e) for e in body["embeds"] or []]
         if "components" in body:
@@ -650,6 +621,7 @@ class RestAPI:
             else:
                 keep_ids = {str(a.get("id")) for a in body["attachments"] or []}
                 msg.attachments = [a for a in msg.attachments if str(a["id"]) in keep_ids]
+            self.emu.cdn.bind(msg)
         msg.flags &= ~MESSAGE_FLAG_LOADING
         from .state import now
 
@@ -665,15 +637,9 @@ class RestAPI:
         except ValueError:
             raise errors.invalid_form_body({"limit": ("NUMBER_TYPE_COERCE", "Value is not int.")}) from None
         if not 1 <= limit <= 100:
-            raise errors.invalid_form_body(
-                {"limit": ("NUMBER_TYPE_MAX", "int value should be <= 100 and >= 1.")}
-            )
+            raise errors.invalid_form_body({"limit": ("NUMBER_TYPE_MAX", "int value should be <= 100 and >= 1.")})
         msgs = sorted(
-            (
-                m
-                for m in self.world.messages.get(channel.id, {}).values()
-                if not m.deleted and not m.ephemeral
-            ),
+            (m for m in self.world.messages.get(channel.id, {}).values() if not m.deleted and not m.ephemeral),
             key=lambda m: m.id,
             reverse=True,
         )
@@ -769,9 +735,7 @@ class RestAPI:
         channel = self.channel_of(request)
         self.need(channel, P.READ_MESSAGE_HISTORY, P.ADD_REACTIONS)
         msg = self.world.message(channel.id, snowflake(request.match_info["message_id"]))
-        self.emu.record(
-            "reaction.add", channel_id=channel.id, message_id=msg.id, emoji=request.match_info["emoji"]
-        )
+        self.emu.record("reaction.add", channel_id=channel.id, message_id=msg.id, emoji=request.match_info["emoji"])
         return no_content()
 
     async def start_thread(self, request: web.Request) -> web.Response:
@@ -786,9 +750,7 @@ class RestAPI:
         body = await self.body(request)
         name = body.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
-            raise errors.invalid_form_body(
-                {"name": ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")}
-            )
+            raise errors.invalid_form_body({"name": ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")})
         from_message = "message_id" in request.match_info
         ctype = ChannelType(int(body.get("type", ChannelType.PUBLIC_THREAD)))
         if from_message:
@@ -796,9 +758,7 @@ class RestAPI:
         needed = P.CREATE_PRIVATE_THREADS if ctype == ChannelType.PRIVATE_THREAD else P.CREATE_PUBLIC_THREADS
         self.need(channel, needed)
         if ctype not in THREAD_TYPES:
-            raise errors.invalid_form_body(
-                {"type": ("BASE_TYPE_CHOICES", "Value must be one of {10, 11, 12}.")}
-            )
+            raise errors.invalid_form_body({"type": ("BASE_TYPE_CHOICES", "Value must be one of {10, 11, 12}.")})
         guild = self.world.guilds[channel.guild_id]
         thread = self.world.create_channel(guild, name, ctype, parent_id=channel.id, owner_id=bot.id)
         if from_message:
@@ -887,9 +847,7 @@ class RestAPI:
         body = await self.body(request)
         name = body.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
-            raise errors.invalid_form_body(
-                {"name": ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")}
-            )
+            raise errors.invalid_form_body({"name": ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")})
         try:
             ctype = ChannelType(int(body.get("type", 0)))
         except ValueError:
@@ -925,9 +883,7 @@ class RestAPI:
         """GET /guilds/{id}/roles."""
         self.require_bot(request)
         guild = self.guild_of(request)
-        return json_response(
-            [payloads.role(r) for r in sorted(guild.roles.values(), key=lambda r: r.position)]
-        )
+        return json_response([payloads.role(r) for r in sorted(guild.roles.values(), key=lambda r: r.position)])
 
     async def create_role(self, request: web.Request) -> web.Response:
         """POST /guilds/{id}/roles: MANAGE_ROLES, and only permissions the bot itself has."""
@@ -991,9 +947,7 @@ class RestAPI:
         guild = self.guild_of(request)
         limit = int(request.query.get("limit", "1"))
         if not 1 <= limit <= 1000:
-            raise errors.invalid_form_body(
-                {"limit": ("NUMBER_TYPE_MAX", "int value should be <= 1000 and >= 1.")}
-            )
+            raise errors.invalid_form_body({"limit": ("NUMBER_TYPE_MAX", "int value should be <= 1000 and >= 1.")})
         after = int(request.query.get("after", "0"))
         members = sorted((m for m in guild.members.values() if m.user_id > after), key=lambda m: m.user_id)
         return json_response([payloads.member(self.world, m) for m in members[:limit]])
@@ -1104,9 +1058,7 @@ class RestAPI:
         body = await self.body(request)
         name = body.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 80 or "clyde" in name.lower():
-            raise errors.invalid_form_body(
-                {"name": ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")}
-            )
+            raise errors.invalid_form_body({"name": ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")})
         hook = Webhook(
             id=self.world.new_id(),
             token=secrets.token_urlsafe(48),
@@ -1127,11 +1079,7 @@ class RestAPI:
         channel = self.channel_of(request)
         self.need(channel, P.MANAGE_WEBHOOKS)
         return json_response(
-            [
-                payloads.webhook(self.world, h)
-                for h in self.world.webhooks.values()
-                if h.channel_id == channel.id
-            ]
+            [payloads.webhook(self.world, h) for h in self.world.webhooks.values() if h.channel_id == channel.id]
         )
 
     async def get_webhook(self, request: web.Request) -> web.Response:
@@ -1188,9 +1136,7 @@ class RestAPI:
             if target.callback_type is None:
                 raise DiscordAPIError(404, 10015, "Unknown Webhook")
             channel = self.world.channels[target.channel_id]
-            msg = self.build_message(
-                channel, self.world.bot, body, **self.emu.interaction_message_fields(target)
-            )
+            msg = self.build_message(channel, self.world.bot, body, **self.emu.interaction_message_fields(target))
             msg.flags = int(body.get("flags") or 0) & (MESSAGE_FLAG_EPHEMERAL | MESSAGE_FLAG_SUPPRESS_EMBEDS)
             if target.callback_type == 5 and target.original_message_id is not None:
                 original = self.world.find_message(target.original_message_id)
@@ -1218,9 +1164,7 @@ class RestAPI:
         if body.get("username"):
             author = User(id=target.id, username=str(body["username"]), bot=True, discriminator="0000")
             self.world.users[target.id] = author
-        msg = self.build_message(
-            channel, author, body, webhook_id=target.id, application_id=target.application_id
-        )
+        msg = self.build_message(channel, author, body, webhook_id=target.id, application_id=target.application_id)
         self.emu.record(
             "webhook.execute",
             webhook_id=target.id,
@@ -1278,9 +1222,7 @@ class RestAPI:
         try:
             rtype = int(body["type"])
         except (KeyError, TypeError, ValueError):
-            raise errors.invalid_form_body(
-                {"type": ("BASE_TYPE_REQUIRED", "This field is required")}
-            ) from None
+            raise errors.invalid_form_body({"type": ("BASE_TYPE_REQUIRED", "This field is required")}) from None
         data = body.get("data") or {}
         if isinstance(data, dict) and body.get("__files__"):
             data["attachments"] = body.get("attachments", [])
@@ -1310,9 +1252,7 @@ class RestAPI:
             if rtype == 5:
                 flags |= MESSAGE_FLAG_LOADING
                 data = {}
-            msg = self.build_message(
-                channel, self.world.bot, data, **self.emu.interaction_message_fields(inter)
-            )
+            msg = self.build_message(channel, self.world.bot, data, **self.emu.interaction_message_fields(inter))
             msg.flags = flags
             inter.original_message_id = msg.id
             resource_message = msg
@@ -1342,9 +1282,7 @@ class RestAPI:
             if problems:
                 raise errors.invalid_form_body(problems)
         inter.callback_type = rtype
-        inter.callback_data = (
-            {k: v for k, v in data.items() if k != "__files__"} if isinstance(data, dict) else {}
-        )
+        inter.callback_data = {k: v for k, v in data.items() if k != "__files__"} if isinstance(data, dict) else {}
         self.emu.record(
             "interaction.callback",
             interaction_id=inter.id,

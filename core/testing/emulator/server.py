@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 
 from . import payloads
+from .cdn import CDN
 from .control import ControlAPI, control_routes
 from .errors import DiscordAPIError
 from .events import Events
@@ -61,6 +62,11 @@ class Fault:
             pattern = "/" + pattern
         glob = _template_to_glob(pattern)
         return fnmatch.fnmatchcase(path, glob)
+
+    def targets_cdn(self) -> bool:
+        """Whether the pattern names the attachment CDN (``/attachments/…``, ``/ephemeral-attachments/…``)."""
+        path = self.pattern.strip().split(None, 1)[-1] if " " in self.pattern.strip() else self.pattern.strip()
+        return path.lstrip("/").startswith(("attachments/", "ephemeral-attachments/"))
 
     def response(self) -> web.Response:
         """The 429 or 5xx Discord would send."""
@@ -165,13 +171,12 @@ class Emulator(ControlAPI):
         enforce_rate_limits: bool = False,
     ) -> None:
         self.world = World(bot_name=bot_name)
-        self.gateway = Gateway(
-            self.world, heartbeat_interval_ms=heartbeat_interval_ms, allowed_intents=allowed_intents
-        )
+        self.gateway = Gateway(self.world, heartbeat_interval_ms=heartbeat_interval_ms, allowed_intents=allowed_intents)
         self.gateway.on_bot_voice_state = self._bot_voice_state
         self.events = Events(self.world, self.gateway)
         self.rest = RestAPI(self)
         self.oauth = OAuthServer(self)
+        self.cdn = CDN(self)
         self.interaction_ack_timeout = interaction_ack_timeout
         self.recommended_shards = recommended_shards
         self.rate_limit = rate_limit
@@ -236,6 +241,8 @@ class Emulator(ControlAPI):
                 app.router.add_route(method, prefix + path, handler)  # type: ignore[arg-type]
         for method, path, handler in self.oauth.routes():
             app.router.add_route(method, path, handler)  # type: ignore[arg-type]
+        for _method, path, handler in self.cdn.routes():
+            app.router.add_get(path, handler)  # GET and HEAD
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/", self.gateway.handle)
         for method, path, handler in control_routes(self):
@@ -295,9 +302,7 @@ class Emulator(ControlAPI):
             metadata["command_type"] = inter.data.get("type", 1)
         if inter.message_id is not None:
             metadata["interacted_message_id"] = str(inter.message_id)
-        msg_type = (
-            20 if inter.type == 2 and inter.data.get("type", 1) == 1 else (23 if inter.type == 2 else 0)
-        )
+        msg_type = 20 if inter.type == 2 and inter.data.get("type", 1) == 1 else (23 if inter.type == 2 else 0)
         return {
             "type": msg_type,
             "webhook_id": self.world.application_id,
@@ -319,15 +324,24 @@ class Emulator(ControlAPI):
 
         ``route_pattern`` is ``"METHOD /path"`` or ``"/path"`` relative to ``/api/v10``; ``*`` and
         ``{name}`` match one path segment or more, e.g. ``"POST /channels/{channel_id}/messages"``.
-        A 429 carries Discord's body (``retry_after``, ``global``) and headers. Returns the fault,
+        A 429 carries Discord's body (``retry_after``, ``global``) and headers. Patterns naming the
+        attachment CDN (``"GET /attachments/*"``, ``"/ephemeral-attachments/*"``) fail downloads
+        instead; no other pattern touches them. Returns the fault,
         whose ``hits`` counts the requests it answered.
         """
         fault = Fault(route_pattern, status, count, retry_after, global_)
         self.faults.append(fault)
         return fault
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str, *, cdn: bool = False) -> Fault | None:
+        """The injected fault that answers this request, if any (and count it).
+
+        CDN downloads (``cdn=True``) only take faults whose pattern names ``/attachments/…`` or
+        ``/ephemeral-attachments/…``, so ``fail_next("*")`` keeps meaning the REST API.
+        """
         for fault in self.faults:
+            if cdn != fault.targets_cdn():
+                continue
             if fault.count > 0 and fault.matches(method, path):
                 fault.count -= 1
                 fault.hits += 1
@@ -377,7 +391,7 @@ class Emulator(ControlAPI):
         canonical = resource.canonical[len(prefix) :] if resource is not None else api_path
         route_key = f"{request.method} {canonical}"
         headers, over = self._rate_headers(request, route_key)
-        fault = self._take_fault(request.method, api_path)
+        fault = self.take_fault(request.method, api_path)
         if fault is not None:
             response: web.StreamResponse = fault.response()
             if fault.status == 429:

@@ -222,6 +222,20 @@ class Message:
 
 
 @dataclass
+class StoredFile:
+    """The bytes of an uploaded attachment, served by the emulator's CDN (``cdn.py``)."""
+
+    id: int
+    filename: str
+    content: bytes
+    content_type: str
+    description: str | None = None
+    channel_id: int | None = None
+    message_id: int | None = None
+    ephemeral: bool = False
+
+
+@dataclass
 class AppCommand:
     """A registered application command (global when ``guild_id`` is None)."""
 
@@ -376,6 +390,7 @@ class World:
         self.interactions: dict[int, Interaction] = {}
         self.interactions_by_token: dict[str, Interaction] = {}
         self.webhooks: dict[int, Webhook] = {}
+        self.files: dict[int, StoredFile] = {}
         self.oauth_codes: dict[str, OAuthGrant] = {}
         self.oauth_access: dict[str, OAuthGrant] = {}
         self.oauth_refresh: dict[str, OAuthGrant] = {}
@@ -397,9 +412,7 @@ class World:
     ) -> User:
         """Create a user."""
         uid = user_id if user_id is not None else self.new_id()
-        user = User(
-            id=uid, username=username, global_name=global_name, bot=bot, email=f"{username}@example.test"
-        )
+        user = User(id=uid, username=username, global_name=global_name, bot=bot, email=f"{username}@example.test")
         self.users[uid] = user
         return user
 
@@ -532,9 +545,7 @@ class World:
         for channel in self.channels.values():
             if channel.type == ChannelType.DM and channel.recipient_ids == [user.id]:
                 return channel
-        channel = Channel(
-            id=self.new_id(), type=ChannelType.DM, guild_id=None, name="", recipient_ids=[user.id]
-        )
+        channel = Channel(id=self.new_id(), type=ChannelType.DM, guild_id=None, name="", recipient_ids=[user.id])
         self.channels[channel.id] = channel
         self.messages[channel.id] = {}
         return channel
@@ -543,9 +554,7 @@ class World:
 
     def add_message(self, channel: Channel, author: User, **fields: Any) -> Message:
         """Store a new message in a channel."""
-        msg = Message(
-            id=self.new_id(), channel_id=channel.id, guild_id=channel.guild_id, author_id=author.id, **fields
-        )
+        msg = Message(id=self.new_id(), channel_id=channel.id, guild_id=channel.guild_id, author_id=author.id, **fields)
         self.messages.setdefault(channel.id, {})[msg.id] = msg
         channel.last_message_id = msg.id
         channel.message_count += 1
