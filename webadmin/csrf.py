@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 from markupsafe import Markup, escape
-from quart import Quart, current_app, request
+from quart import Quart, current_app, g, request
 
 log = structlog.get_logger("omo.web.csrf")
 
@@ -47,7 +47,12 @@ def csrf_token() -> str:
     session_id = _session_id()
     if session_id is None:
         return ""
-    return token_for(session_id, current_app.secret_key or "")
+    cached = g.get("omo_csrf")
+    if cached is not None and cached[0] == session_id:
+        return cached[1]  # type: ignore[no-any-return]
+    token = token_for(session_id, current_app.secret_key or "")
+    g.omo_csrf = (session_id, token)
+    return token
 
 
 def csrf_field() -> Markup:
@@ -79,7 +84,8 @@ async def enforce_csrf() -> Any:
     from webadmin.errors import error_response
 
     return await error_response(
-        403, "csrf token missing or invalid",
+        403,
+        "csrf token missing or invalid",
         "This form has expired or did not come from this site. Reload the page and try again.",
     )
 

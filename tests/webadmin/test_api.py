@@ -39,8 +39,13 @@ async def test_me_and_guilds_for_a_logged_in_admin(runtime: Any, people: People,
     me = (await client.get("/api/v1/me")).json()
     guilds = (await client.get("/api/v1/guilds")).json()
 
-    assert me == {"id": str(people.admin_a), "username": "alice", "avatar_url": None, "operator": False,
-                  "via": "session"}
+    assert me == {
+        "id": str(people.admin_a),
+        "username": "alice",
+        "avatar_url": None,
+        "operator": False,
+        "via": "session",
+    }
     assert [g["name"] for g in guilds["manage"]] == ["Test Guild"]
     assert guilds["operator_only"] == []
 
@@ -54,9 +59,15 @@ async def test_guild_plugins_lists_switch_status_and_links(runtime: Any, people:
     by_name = {p["name"]: p for p in body["plugins"]}
     assert body["guild_id"] == str(gid)
     assert by_name["apiplug"] == {
-        "name": "apiplug", "version": "2.0", "description": "keeps a list per server", "enabled": True,
-        "status": "0 items kept", "links": [{"label": "Items", "url": f"/guilds/{gid}/apiplug/"},
-                                            {"label": "Item API", "url": f"/guilds/{gid}/apiplug/api/items"}],
+        "name": "apiplug",
+        "version": "2.0",
+        "description": "keeps a list per server",
+        "enabled": True,
+        "status": "0 items kept",
+        "links": [
+            {"label": "Items", "url": f"/guilds/{gid}/apiplug/"},
+            {"label": "Item API", "url": f"/guilds/{gid}/apiplug/api/items"},
+        ],
     }
     assert by_name["echo"]["enabled"] is True
 
@@ -77,8 +88,13 @@ async def test_put_switch_changes_the_gate_and_answers_the_new_state(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "enabled"), ({"enabled": "yes"}, "enabled"), ({"enabled": 1}, "enabled"),
-     ({"enabled": True, "extra": 1}, "extra"), ([True], "(body)")],
+    [
+        ({}, "enabled"),
+        ({"enabled": "yes"}, "enabled"),
+        ({"enabled": 1}, "enabled"),
+        ({"enabled": True, "extra": 1}, "extra"),
+        ([True], "(body)"),
+    ],
 )
 async def test_invalid_switch_body_is_400_naming_the_field(
     runtime: Any, people: People, web_login: Any, body: Any, field: str
@@ -97,7 +113,8 @@ async def test_malformed_json_is_400_with_a_json_error(runtime: Any, people: Peo
     client = await web_login(runtime, people.admin_a)
 
     answer = await client.http.put(
-        f"/api/v1/guilds/{people.guild_a.id}/plugins/echo", content=b'{"enabled": tru',
+        f"/api/v1/guilds/{people.guild_a.id}/plugins/echo",
+        content=b'{"enabled": tru',
         headers={"Content-Type": "application/json", "X-CSRF-Token": client.csrf_token},
     )
 
@@ -190,7 +207,7 @@ async def test_failed_reload_is_409_and_the_old_version_keeps_serving(
 ) -> None:
     package = tmp_path / "pkgs" / "flaky_plugin"
     package.mkdir(parents=True)
-    source = textwrap.dedent('''
+    source = textwrap.dedent("""
         from quart import Blueprint
         from core.plugin import PluginInfo, hookimpl
 
@@ -207,7 +224,7 @@ async def test_failed_reload_is_409_and_the_old_version_keeps_serving(
                 return {"version": "1.0"}
 
             return bp
-    ''')
+    """)
     (package / "__init__.py").write_text(source)
     sys.path.insert(0, str(tmp_path / "pkgs"))
     try:
@@ -267,9 +284,14 @@ async def test_openapi_document_describes_the_api_only(runtime: Any) -> None:
         spec = (await http.get("/openapi.json")).json()
 
     paths = set(spec["paths"])
-    assert {"/api/v1/me", "/api/v1/guilds", "/api/v1/guilds/{guild_id}/plugins",
-            "/api/v1/guilds/{guild_id}/plugins/{plugin}", "/api/v1/operator/plugins",
-            "/api/v1/operator/plugins/{name}/reload"} <= paths
+    assert {
+        "/api/v1/me",
+        "/api/v1/guilds",
+        "/api/v1/guilds/{guild_id}/plugins",
+        "/api/v1/guilds/{guild_id}/plugins/{plugin}",
+        "/api/v1/operator/plugins",
+        "/api/v1/operator/plugins/{name}/reload",
+    } <= paths
     assert not any(p.startswith(("/operator", "/auth", "/guilds")) for p in paths)
     body = spec["paths"]["/api/v1/guilds/{guild_id}/plugins/{plugin}"]["put"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["title"] == "SwitchIn"
@@ -310,3 +332,28 @@ async def test_login_is_rate_limited_per_address(runtime_factory: Any, monkeypat
         answers = [(await http.get("/auth/login")).status_code for _ in range(3)]
 
     assert answers == [302, 302, 429]
+
+
+async def test_a_token_stops_working_when_its_creator_is_no_longer_an_operator(
+    runtime: Any, people: People, web_login: Any
+) -> None:
+    secret = await operator_token(runtime, people, web_login)
+    pf = runtime.plugins_file
+    runtime.plugins_file = pf.model_copy(update={"bot": pf.bot.model_copy(update={"owners": [people.admin_b]})})
+    runtime.app.extensions["omo_row_cache"].clear()
+
+    async with bearer(runtime, secret) as script:
+        answer = await script.get("/api/v1/operator/plugins")
+
+    assert not runtime.is_operator(people.operator), runtime.owners()
+    assert answer.status_code == 401
+
+
+async def test_plugin_api_routes_are_documented_at_their_api_v1_address(runtime: Any) -> None:
+    async with httpx.AsyncClient(base_url=runtime.web_url) as http:
+        spec = (await http.get("/openapi.json")).json()
+
+    items = spec["paths"]["/api/v1/guilds/{guild_id}/apiplug/items"]
+    assert set(items) == {"get", "post"}
+    assert items["get"]["tags"] == ["apiplug"]
+    assert not any("/api/items" in path for path in spec["paths"] if not path.startswith("/api/v1/"))

@@ -41,8 +41,9 @@ async def test_the_token_of_one_session_is_worthless_in_another(runtime: Any, pe
     alice = await web_login(runtime, people.admin_a)
     other_alice = await web_login(runtime, people.admin_a)
 
-    answer = await alice.http.post(f"/guilds/{people.guild_a.id}/_plugins/echo",
-                                   data={"enabled": "0", "csrf_token": other_alice.csrf_token})
+    answer = await alice.http.post(
+        f"/guilds/{people.guild_a.id}/_plugins/echo", data={"enabled": "0", "csrf_token": other_alice.csrf_token}
+    )
 
     assert alice.csrf_token != other_alice.csrf_token
     assert answer.status_code == 403

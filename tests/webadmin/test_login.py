@@ -64,8 +64,9 @@ async def test_session_cookie_is_httponly_samesite_lax_and_not_secure_over_plain
 ) -> None:
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
         query = await _start(http)
-        back = emulator.approve_oauth(people.admin_a, query["client_id"], query["redirect_uri"], query["scope"],
-                                      query["state"])
+        back = emulator.approve_oauth(
+            people.admin_a, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+        )
         done = await http.get(_path(back))
 
     set_cookie = [v for k, v in done.headers.multi_items() if k.lower() == "set-cookie" and "omo_session=" in v]
@@ -84,8 +85,9 @@ async def test_session_cookie_is_secure_behind_a_trusted_https_proxy(
         start = await http.get("/auth/login")
         state_cookie = start.headers["set-cookie"]
         query = _query(start.headers["location"])
-        back = emulator.approve_oauth(user.user_id, query["client_id"], query["redirect_uri"], query["scope"],
-                                      query["state"])
+        back = emulator.approve_oauth(
+            user.user_id, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+        )
         # httpx keeps Secure cookies for https only: hand the state cookie back as the browser would
         done = await http.get(_path(back), headers={"Cookie": state_cookie.split(";")[0]})
 
@@ -110,8 +112,9 @@ async def test_callback_with_a_wrong_state_shows_an_error_page_and_creates_no_se
 ) -> None:
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
         query = await _start(http)
-        back = emulator.approve_oauth(people.admin_a, query["client_id"], query["redirect_uri"], query["scope"],
-                                      "forged-state-value-1234567")
+        back = emulator.approve_oauth(
+            people.admin_a, query["client_id"], query["redirect_uri"], query["scope"], "forged-state-value-1234567"
+        )
         answer = await http.get(_path(back))
 
     assert answer.status_code == 400
@@ -123,8 +126,9 @@ async def test_callback_with_a_wrong_state_shows_an_error_page_and_creates_no_se
 async def test_callback_without_the_state_cookie_is_refused(runtime: Any, emulator: Emulator, people: People) -> None:
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
         query = await _start(http)
-    back = emulator.approve_oauth(people.admin_a, query["client_id"], query["redirect_uri"], query["scope"],
-                                  query["state"])
+    back = emulator.approve_oauth(
+        people.admin_a, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+    )
     async with httpx.AsyncClient(base_url=runtime.web_url) as stranger:  # another browser: no state cookie
         answer = await stranger.get(_path(back))
 
@@ -136,11 +140,13 @@ async def test_a_state_is_single_use(runtime: Any, emulator: Emulator, people: P
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
         query = await _start(http)
         state_cookie = http.cookies.get("omo_oauth_state")
-        first = emulator.approve_oauth(people.admin_a, query["client_id"], query["redirect_uri"], query["scope"],
-                                       query["state"])
+        first = emulator.approve_oauth(
+            people.admin_a, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+        )
         ok = await http.get(_path(first))
-    second = emulator.approve_oauth(people.member_a, query["client_id"], query["redirect_uri"], query["scope"],
-                                    query["state"])
+    second = emulator.approve_oauth(
+        people.member_a, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+    )
     async with httpx.AsyncClient(base_url=runtime.web_url, cookies={"omo_oauth_state": state_cookie}) as replay:
         replayed = await replay.get(_path(second))
 
@@ -178,8 +184,9 @@ async def test_a_rejected_code_shows_an_error_page_without_secrets_in_it(
 async def test_discord_down_during_login_gives_a_503_page(runtime: Any, emulator: Emulator, people: People) -> None:
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
         query = await _start(http)
-        back = emulator.approve_oauth(people.admin_a, query["client_id"], query["redirect_uri"], query["scope"],
-                                      query["state"])
+        back = emulator.approve_oauth(
+            people.admin_a, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+        )
         runtime.options.discord_api = "http://127.0.0.1:9"  # nothing listens there
         answer = await http.get(_path(back))
 
@@ -206,8 +213,9 @@ async def test_login_returns_to_the_page_that_asked_for_it_but_never_offsite(
         async with httpx.AsyncClient(base_url=runtime.web_url) as http:
             start = await http.get("/auth/login", params={"next": next_path})
             query = _query(start.headers["location"])
-            back = emulator.approve_oauth(people.admin_a, query["client_id"], query["redirect_uri"],
-                                          query["scope"], query["state"])
+            back = emulator.approve_oauth(
+                people.admin_a, query["client_id"], query["redirect_uri"], query["scope"], query["state"]
+            )
             return (await http.get(_path(back))).headers["location"]
 
     assert await land(f"/guilds/{people.guild_a.id}/") == f"/guilds/{people.guild_a.id}/"

@@ -46,7 +46,10 @@ async def test_anonymous_visitors_get_401_on_every_guild_page_and_api(runtime: A
 
     assert {url: r.status_code for url, r in answers.items()} == {url: 401 for url in answers}
     assert picker.status_code == 401 and 'href="/auth/login?next=' in picker.text
-    assert me.status_code == 401 and me.json() == {"error": "not logged in", "detail": "Log in with Discord to continue."}
+    assert me.status_code == 401 and me.json() == {
+        "error": "not logged in",
+        "detail": "Log in with Discord to continue.",
+    }
 
 
 async def test_admin_of_guild_a_gets_403_on_every_page_and_api_of_guild_b(
@@ -138,7 +141,9 @@ async def test_a_guild_the_bot_is_not_in_is_offered_as_an_invite(
     invite = next(g for g in api["invite"] if g["id"] == str(foreign.id))
     assert "No Bot Here" in picker.text and "Invite" in picker.text
     assert invite["invite_url"].startswith("https://discord.com/oauth2/authorize?client_id=")
-    assert "scope=bot+applications.commands" in invite["invite_url"] and f"guild_id={foreign.id}" in invite["invite_url"]
+    assert (
+        "scope=bot+applications.commands" in invite["invite_url"] and f"guild_id={foreign.id}" in invite["invite_url"]
+    )
     assert {g["id"] for g in api["manage"]} == {str(people.guild_a.id)}
     assert overview.status_code == 404
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from quart import Blueprint, request
+from quart import Blueprint, render_template_string, request
 
 from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
 
 ITEMS: dict[int, list[str]] = {}
+FAIL_STATUS = False
+PAGE = """{% extends "base.html" %}{% block title %}Items{% endblock %}
+{% block main %}<h1>Items</h1><form method="post">{{ csrf_field() }}</form>{% endblock %}"""
 
 
 class ApiplugSettings(BaseModel):
@@ -29,7 +32,7 @@ def omo_blueprint(plugin: PluginContext) -> Any:
 
     @bp.get("/")
     async def page(guild_id: int) -> str:
-        return f"apiplug page for {guild_id}"
+        return await render_template_string(PAGE)
 
     @bp.get("/api/items")
     async def list_items(guild_id: int) -> Any:
@@ -48,6 +51,8 @@ def omo_blueprint(plugin: PluginContext) -> Any:
 
 @hookimpl
 def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
+    if FAIL_STATUS:
+        raise RuntimeError("status exploded")
     return f"{len(ITEMS.get(guild_id, []))} items kept"
 
 
