@@ -67,9 +67,7 @@ async def _run(events: int, batch: int) -> dict[str, Any]:
                 await conn.flushed.wait()
             for _ in range(min(batch, events - sent)):
                 template["id"] = str(emu.world.new_id())
-                emu.gateway.dispatch(
-                    "MESSAGE_CREATE", template, guild_id=guild.id, intent=P.INTENT_GUILD_MESSAGES
-                )
+                emu.gateway.dispatch("MESSAGE_CREATE", template, guild_id=guild.id, intent=P.INTENT_GUILD_MESSAGES)
                 sent += 1
             await asyncio.sleep(0)
             if sent >= next_report:
@@ -100,9 +98,7 @@ async def _run(events: int, batch: int) -> dict[str, Any]:
 def main(argv: list[str]) -> dict[str, Any]:
     """Run the benchmark; returns ``{"events", "seconds", "events_per_sec", ...}``."""
     parser = argparse.ArgumentParser(prog="python -m bench gateway", description=__doc__)
-    parser.add_argument(
-        "--events", type=int, default=100_000, help="MESSAGE_CREATE events to push (default 100000)"
-    )
+    parser.add_argument("--events", type=int, default=100_000, help="MESSAGE_CREATE events to push (default 100000)")
     parser.add_argument("--batch", type=int, default=500, help="events queued per loop iteration")
     args = parser.parse_args(argv)
     configure_logging("console", level="INFO")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -145,13 +146,18 @@ def _mark(module: ModuleType, hook: str) -> Any:
     return fn if fn is not None and hasattr(fn, "omo_impl") else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _accepted(fn: Any) -> frozenset[str]:
+    return frozenset(inspect.signature(fn).parameters)
+
+
 async def call_plugin_hook(module: ModuleType, hook: str, **kwargs: Any) -> Any:
     """Call one plugin's implementation of ``hook`` (None if it has none), awaiting an awaitable result."""
     fn = _mark(module, hook)
     if fn is None:
         return None
-    params = inspect.signature(fn).parameters
-    result = fn(**{k: v for k, v in kwargs.items() if k in params})
+    accepted = _accepted(fn)
+    result = fn(**{k: v for k, v in kwargs.items() if k in accepted})
     if inspect.isawaitable(result):
         result = await result
     return result

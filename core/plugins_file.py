@@ -39,6 +39,7 @@ class WebSection(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8787, ge=0, le=65535)
     public_url: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
 
 
 class PluginSection(_Strict):

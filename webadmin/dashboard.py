@@ -6,15 +6,13 @@ Free of HTTP types: pages and the JSON API both render these.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from core.errors import OmoError
-from core.plugin_host import PluginState, ReloadReport
+from core.plugin_host import PluginState, ReloadReport, call_plugin_hook
 from webadmin.discord_oauth import invite_url
 
 if TYPE_CHECKING:
@@ -25,24 +23,6 @@ log = structlog.get_logger("omo.web.dashboard")
 
 #: A plugin's status hook gets this long before the overview gives up on it.
 STATUS_TIMEOUT = 2.0
-
-
-@functools.lru_cache(maxsize=4096)
-def _accepted(fn: Any) -> frozenset[str]:
-    return frozenset(inspect.signature(fn).parameters)
-
-
-async def call_plugin_hook(module: Any, hook: str, **kwargs: Any) -> Any:
-    """Like :func:`core.plugin_host.call_plugin_hook` (one plugin's implementation of ``hook``, awaited if need
-    be, None without one) with the signature lookup cached: the overview calls two hooks per plugin per view."""
-    fn = getattr(module, hook, None)
-    if fn is None or not hasattr(fn, "omo_impl"):
-        return None
-    accepted = _accepted(fn)
-    result = fn(**{k: v for k, v in kwargs.items() if k in accepted})
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 class UnknownPlugin(OmoError):

@@ -132,7 +132,11 @@ class RequestRateLimiter(RateLimiter):
 
 def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
     """Install headers and the rate limiter; return the (login, api) limits to attach to blueprints."""
-    app.config["OMO_TRUSTED_PROXIES"] = trusted_proxies(os.environ.get("OMO_TRUSTED_PROXIES"))
+    runtime = app.config.get("OMO_RUNTIME")
+    from_file = ",".join(runtime.plugins_file.web.trusted_proxies) if runtime is not None else ""
+    app.config["OMO_TRUSTED_PROXIES"] = trusted_proxies(
+        ",".join(filter(None, [from_file, os.environ.get("OMO_TRUSTED_PROXIES")]))
+    )
     app.after_request(security_headers)
     RequestRateLimiter(app)
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)

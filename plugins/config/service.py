@@ -218,6 +218,7 @@ class ConfigService:
         self._overrides: dict[tuple[int, str], dict[str, Any]] = {}
         self._generation: dict[tuple[int, str], int] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._counts: dict[int, tuple[int, float]] = {}
         self.closed = False
         #: Seconds a cached entry is trusted. Changes invalidate at once (here and, through the bus, in the
         #: other processes); with several processes this bounds how long a lost notice can leave a stale value.
@@ -352,6 +353,7 @@ class ConfigService:
         self._generation[key] = self._generation.get(key, 0) + 1
         self._cache.pop(key, None)
         self._overrides.pop(key, None)
+        self._counts.pop(guild_id, None)
 
     def on_remote_change(self, payload: dict[str, Any]) -> None:
         """Bus handler: another process changed settings."""
@@ -554,9 +556,14 @@ class ConfigService:
             return changes
 
     async def changed_count(self, guild_id: int) -> int:
-        """How many keys ``guild_id`` overrode, over all plugins."""
+        """How many keys ``guild_id`` overrode, over all plugins (cached like the settings themselves)."""
+        cached = self._counts.get(guild_id)
+        if cached is not None and time.monotonic() - cached[1] < self.max_age:
+            return cached[0]
         rows = await GuildSettings.filter(guild_id=guild_id).values_list("values", flat=True)
-        return sum(len(v) for v in rows if isinstance(v, dict))
+        count = sum(len(v) for v in rows if isinstance(v, dict))
+        self._counts[guild_id] = (count, time.monotonic())
+        return count
 
     # ----------------------------------------------------------------------------- history
     async def history(

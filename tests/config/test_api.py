@@ -166,9 +166,6 @@ async def test_disabling_config_in_a_guild_closes_its_api_there(
     assert answer.status_code == 404
 
 
-@pytest.mark.xfail(
-    reason="webadmin's ApiOnlyProvider documents only rules under /api/v1 (see the report)", strict=False
-)
 async def test_the_api_is_documented_in_openapi(runtime: Any) -> None:
     import httpx
 

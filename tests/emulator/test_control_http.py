@@ -14,9 +14,7 @@ from core.testing.emulator.standalone import build_demo, serve_standalone
 from core.testing.pytest_plugin import DiscordClientFactory
 
 
-async def test_http_control_api_drives_a_bot(
-    emulator: Emulator, discord_client_factory: DiscordClientFactory
-) -> None:
+async def test_http_control_api_drives_a_bot(emulator: Emulator, discord_client_factory: DiscordClientFactory) -> None:
     async with aiohttp.ClientSession() as session:
         base = f"{emulator.base_url}/_emulator"
 
@@ -71,9 +69,7 @@ async def test_http_control_api_drives_a_bot(
         emulator.faults.clear()
         await call("POST", "/shards/0/drop", {"resume": True})
         await emulator.wait_for_bot_ready()
-        approved = await call(
-            "POST", "/oauth/approve", {"user_id": uid, "redirect_uri": "http://localhost/cb"}
-        )
+        approved = await call("POST", "/oauth/approve", {"user_id": uid, "redirect_uri": "http://localhost/cb"})
         assert approved["url"].startswith("http://localhost/cb?code=")
         snap = await call("GET", "/snapshot")
         assert [g["name"] for g in snap["guilds"]] == ["HTTP Guild"]

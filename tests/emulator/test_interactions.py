@@ -29,9 +29,7 @@ class Buttons(discord.ui.View):
     async def form(self, interaction: discord.Interaction, button: discord.ui.Button[Buttons]) -> None:
         await interaction.response.send_modal(Form())
 
-    @discord.ui.select(
-        custom_id="pick", options=[discord.SelectOption(label="a"), discord.SelectOption(label="b")]
-    )
+    @discord.ui.select(custom_id="pick", options=[discord.SelectOption(label="a"), discord.SelectOption(label="b")])
     async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Buttons]) -> None:
         await interaction.response.send_message(f"picked {select.values[0]}", ephemeral=True)
 
@@ -47,9 +45,7 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[discord.Clien
     admin = app_commands.Group(name="admin", description="Admin", parent=points)
 
     @points.command(description="Give points")
-    async def give(
-        interaction: discord.Interaction, member: discord.Member, amount: int, role: discord.Role
-    ) -> None:
+    async def give(interaction: discord.Interaction, member: discord.Member, amount: int, role: discord.Role) -> None:
         embed = discord.Embed(title="Given", description=f"{amount} to {member.mention} ({role.name})")
         await interaction.response.send_message(embed=embed)
 
@@ -105,9 +101,7 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[discord.Clien
         flag: bool,
         file: discord.Attachment,
     ) -> None:
-        await interaction.response.send_message(
-            f"{type(target).__name__}:{target.name} {ratio} {flag} {file.filename}"
-        )
+        await interaction.response.send_message(f"{type(target).__name__}:{target.name} {ratio} {flag} {file.filename}")
 
     @tree.context_menu(name="Inspect")
     async def inspect(interaction: discord.Interaction, member: discord.Member) -> None:
@@ -156,9 +150,7 @@ async def test_subcommand_and_group(
 ) -> None:
     alice = member_factory("alice")
     role = emulator.create_role(guild, "Gold")
-    result = await emulator.invoke(
-        alice, emulator.general(guild), "points give", member=alice, amount=5, role=role
-    )
+    result = await emulator.invoke(alice, emulator.general(guild), "points give", member=alice, amount=5, role=role)
     assert result.embeds[0]["title"] == "Given"
     assert result.embeds[0]["description"] == f"5 to <@{alice.user_id}> (Gold)"
     assert not result.ephemeral
@@ -233,9 +225,7 @@ async def test_second_acknowledgement_is_40060(
     assert followups[0]["content"] == "api said 400 40060"
 
 
-async def test_user_context_menu(
-    emulator: Emulator, guild: Guild, member_factory: MemberFactory, bot: tuple
-) -> None:
+async def test_user_context_menu(emulator: Emulator, guild: Guild, member_factory: MemberFactory, bot: tuple) -> None:
     alice = member_factory("alice")
     bob = member_factory("bob")
     result = await emulator.invoke_context_menu(alice, emulator.general(guild), "Inspect", bob)

@@ -197,6 +197,4 @@ async def test_wait_for_bot_message_finds_fast_and_multiple_replies(
     second = await emulator.wait_for_bot_message(emulator.general(guild))
     assert (first["content"], second["content"]) == ("one", "two")
     await emulator.send_message(alice, emulator.general(guild), "count")
-    assert (await emulator.wait_for_bot_message(predicate=lambda m: m["content"] == "two"))[
-        "content"
-    ] == "two"
+    assert (await emulator.wait_for_bot_message(predicate=lambda m: m["content"] == "two"))["content"] == "two"

@@ -36,9 +36,7 @@ async def test_oauth_round_trip_with_browser_form(emulator: Emulator, guild: Gui
             page = await resp.text()
             assert owner.username in page and 'name="state" value="xyz"' in page
         form = {**params, "user_id": str(owner.id), "action": "approve"}
-        async with session.post(
-            f"{emulator.base_url}/oauth2/authorize", data=form, allow_redirects=False
-        ) as resp:
+        async with session.post(f"{emulator.base_url}/oauth2/authorize", data=form, allow_redirects=False) as resp:
             assert resp.status == 302
             location = resp.headers["Location"]
         assert location.startswith(REDIRECT) and parse_qs(urlsplit(location).query)["state"] == ["xyz"]
@@ -127,9 +125,7 @@ async def test_oauth_errors(emulator: Emulator, guild: Guild, member_factory) ->
         async with session.get(f"{emulator.base_url}/oauth2/authorize", params=params) as resp:
             assert resp.status == 400
         cancel = {**params, "redirect_uri": REDIRECT, "action": "cancel", "state": "s2"}
-        async with session.post(
-            f"{emulator.base_url}/oauth2/authorize", data=cancel, allow_redirects=False
-        ) as resp:
+        async with session.post(f"{emulator.base_url}/oauth2/authorize", data=cancel, allow_redirects=False) as resp:
             assert resp.status == 302 and "error=access_denied" in resp.headers["Location"]
         async with session.post(
             f"{emulator.api_url}/oauth2/token/revoke",
@@ -140,7 +136,5 @@ async def test_oauth_errors(emulator: Emulator, guild: Guild, member_factory) ->
             },
         ) as resp:
             assert resp.status == 200
-        async with session.get(
-            f"{emulator.api_url}/users/@me", headers={"Authorization": f"Bearer {token}"}
-        ) as r:
+        async with session.get(f"{emulator.api_url}/users/@me", headers={"Authorization": f"Bearer {token}"}) as r:
             assert r.status == 401

@@ -149,19 +149,13 @@ def test_permission_rules() -> None:
     assert base == P.VIEW_CHANNEL | P.SEND_MESSAGES
     assert P.base_permissions(user_id=2, owner_id=2, everyone_permissions=0, role_permissions=[]) == P.ALL
     assert (
-        P.base_permissions(user_id=1, owner_id=2, everyone_permissions=0, role_permissions=[P.ADMINISTRATOR])
-        == P.ALL
+        P.base_permissions(user_id=1, owner_id=2, everyone_permissions=0, role_permissions=[P.ADMINISTRATOR]) == P.ALL
     )
     overwrites = [
         {"id": 10, "type": 0, "allow": 0, "deny": P.SEND_MESSAGES},
         {"id": 20, "type": 0, "allow": P.SEND_MESSAGES, "deny": 0},
         {"id": 1, "type": 1, "allow": 0, "deny": P.VIEW_CHANNEL},
     ]
-    assert (
-        P.apply_overwrites(base, guild_id=10, user_id=5, member_role_ids=[], overwrites=overwrites)
-        == P.VIEW_CHANNEL
-    )
-    assert (
-        P.apply_overwrites(base, guild_id=10, user_id=5, member_role_ids=[20], overwrites=overwrites) == base
-    )
+    assert P.apply_overwrites(base, guild_id=10, user_id=5, member_role_ids=[], overwrites=overwrites) == P.VIEW_CHANNEL
+    assert P.apply_overwrites(base, guild_id=10, user_id=5, member_role_ids=[20], overwrites=overwrites) == base
     assert P.apply_overwrites(base, guild_id=10, user_id=1, member_role_ids=[20], overwrites=overwrites) == 0

@@ -115,9 +115,7 @@ async def test_global_429_is_retried(
     assert user.id == emulator.application_id
 
 
-async def test_5xx_is_retried(
-    emulator: Emulator, guild: Guild, discord_client_factory: DiscordClientFactory
-) -> None:
+async def test_5xx_is_retried(emulator: Emulator, guild: Guild, discord_client_factory: DiscordClientFactory) -> None:
     client = await discord_client_factory(discord.Client)
     fault = emulator.fail_next("GET /guilds/*", status=502)
     fetched = await client.fetch_guild(guild.id)
@@ -151,9 +149,7 @@ async def test_enforced_rate_limit_answers_429() -> None:
     async with Emulator(rate_limit=2, enforce_rate_limits=True) as emu, aiohttp.ClientSession() as session:
         statuses = []
         for _ in range(3):
-            async with session.get(
-                f"{emu.api_url}/users/@me", headers={"Authorization": f"Bot {emu.bot_token}"}
-            ) as r:
+            async with session.get(f"{emu.api_url}/users/@me", headers={"Authorization": f"Bot {emu.bot_token}"}) as r:
                 statuses.append(r.status)
                 if r.status == 429:
                     body = await r.json()

@@ -73,9 +73,7 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
         assert patched["description"] == "Ping!" and patched["id"] == cid
         await api("DELETE", f"{app}/commands/{created['id']}", status=204)
         await api("GET", f"{app}/commands/{created['id']}", status=404, code=10063)
-        await api(
-            "PUT", f"{app}/commands", [{"name": "Bad Name", "description": "x"}], status=400, code=50035
-        )
+        await api("PUT", f"{app}/commands", [{"name": "Bad Name", "description": "x"}], status=400, code=50035)
         gapp = f"{app}/guilds/{guild.id}/commands"
         glisted = await api("PUT", gapp, [cmd])
         assert glisted[0]["guild_id"] == str(guild.id)
@@ -113,9 +111,7 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
         )
         listed_msgs = await api("GET", f"/channels/{general.id}/messages", limit="1")
         assert [m["id"] for m in listed_msgs] == [m2["id"]]
-        assert [m["id"] for m in await api("GET", f"/channels/{general.id}/messages", before=m2["id"])] == [
-            m1["id"]
-        ]
+        assert [m["id"] for m in await api("GET", f"/channels/{general.id}/messages", before=m2["id"])] == [m1["id"]]
         await api("GET", f"/channels/{general.id}/messages", limit="101", status=400, code=50035)
         assert (await api("GET", f"/channels/{general.id}/messages/{m1['id']}"))["content"].startswith("hi")
         await api("GET", f"/channels/{general.id}/messages/1", status=404, code=10008)
@@ -124,18 +120,16 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
         ] is not None
         await api("PUT", f"/channels/{general.id}/messages/{m1['id']}/reactions/%F0%9F%91%8D/@me", status=204)
         await api("POST", f"/channels/{general.id}/typing", status=204)
-        thread = await api(
-            "POST", f"/channels/{general.id}/threads", {"name": "side", "type": 11}, status=201
-        )
+        thread = await api("POST", f"/channels/{general.id}/threads", {"name": "side", "type": 11}, status=201)
         assert thread["type"] == 11 and thread["parent_id"] == str(general.id)
         assert thread["thread_metadata"]["archived"] is False
         from_msg = await api(
             "POST", f"/channels/{general.id}/messages/{m1['id']}/threads", {"name": "about"}, status=201
         )
         assert from_msg["id"] == m1["id"]
-        assert (await api("POST", f"/channels/{thread['id']}/messages", {"content": "in thread"}))[
-            "channel_id"
-        ] == (thread["id"])
+        assert (await api("POST", f"/channels/{thread['id']}/messages", {"content": "in thread"}))["channel_id"] == (
+            thread["id"]
+        )
         m3 = await api("POST", f"/channels/{general.id}/messages", {"content": "three"})
         await api(
             "POST",
@@ -159,23 +153,17 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
             status=403,
             code=50013,
         )
-        assert (await api("PATCH", f"/guilds/{guild.id}/roles/{role['id']}", {"name": "Golden"}))[
-            "name"
-        ] == "Golden"
+        assert (await api("PATCH", f"/guilds/{guild.id}/roles/{role['id']}", {"name": "Golden"}))["name"] == "Golden"
         await api("PATCH", f"/guilds/{guild.id}/roles/1", {"name": "x"}, status=404, code=10011)
         members = await api("GET", f"/guilds/{guild.id}/members", limit="1000")
         assert len(members) == 3
-        assert (await api("GET", f"/guilds/{guild.id}/members/{alice.user_id}"))["user"][
-            "username"
-        ] == "alice"
+        assert (await api("GET", f"/guilds/{guild.id}/members/{alice.user_id}"))["user"]["username"] == "alice"
         await api("GET", f"/guilds/{guild.id}/members/1", status=404, code=10007)
         await api("PUT", f"/guilds/{guild.id}/members/{alice.user_id}/roles/{role['id']}", status=204)
         assert role["id"] in (await api("GET", f"/guilds/{guild.id}/members/{alice.user_id}"))["roles"]
         await api("DELETE", f"/guilds/{guild.id}/members/{alice.user_id}/roles/{role['id']}", status=204)
         bot_role = emu.bot_role(guild)
-        await api(
-            "PUT", f"/guilds/{guild.id}/members/{alice.user_id}/roles/{bot_role.id}", status=403, code=50013
-        )
+        await api("PUT", f"/guilds/{guild.id}/members/{alice.user_id}/roles/{bot_role.id}", status=403, code=50013)
         edited = await api(
             "PATCH", f"/guilds/{guild.id}/members/{alice.user_id}", {"nick": "Ali", "roles": [role["id"]]}
         )
@@ -190,9 +178,7 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
         assert (await api("GET", f"/webhooks/{hook['id']}"))["name"] == "Hooky"
         assert "token" not in await api("GET", f"/webhooks/{hook['id']}/{hook['token']}", auth=False)
         await api("GET", f"/webhooks/{hook['id']}/wrong", auth=False, status=404, code=10015)
-        await api(
-            "POST", f"/webhooks/{hook['id']}/{hook['token']}", {"content": "no wait"}, auth=False, status=204
-        )
+        await api("POST", f"/webhooks/{hook['id']}/{hook['token']}", {"content": "no wait"}, auth=False, status=204)
         wm = await api(
             "POST", f"/webhooks/{hook['id']}/{hook['token']}", {"content": "hooked"}, auth=False, wait="true"
         )
@@ -228,9 +214,7 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
         wh = f"/webhooks/{emu.application_id}/{inter.token}"
         original = await api("GET", f"{wh}/messages/@original", auth=False)
         assert original["content"] == "pong" and original["flags"] & 64
-        assert (await api("PATCH", f"{wh}/messages/@original", {"content": "pong!"}, auth=False))[
-            "content"
-        ] == "pong!"
+        assert (await api("PATCH", f"{wh}/messages/@original", {"content": "pong!"}, auth=False))["content"] == "pong!"
         follow = await api("POST", wh, {"content": "more"}, auth=False, wait="true")
         assert follow["content"] == "more"
         assert (await api("PATCH", f"{wh}/messages/{follow['id']}", {"content": "more!"}, auth=False))[
@@ -246,17 +230,13 @@ async def test_every_rest_route(emulator: Emulator, guild: Guild, member_factory
             status=404,
             code=10015,
         )
-        await api(
-            "POST", f"/interactions/{second.id}/{second.token}/callback", {"type": 5}, auth=False, status=204
-        )
-        assert (
-            await api("GET", f"/webhooks/{emu.application_id}/{second.token}/messages/@original", auth=False)
-        )["flags"] & 128
+        await api("POST", f"/interactions/{second.id}/{second.token}/callback", {"type": 5}, auth=False, status=204)
+        assert (await api("GET", f"/webhooks/{emu.application_id}/{second.token}/messages/@original", auth=False))[
+            "flags"
+        ] & 128
 
         # oauth endpoints (details in test_oauth.py)
-        async with session.post(
-            f"{emu.api_url}/oauth2/token", data={"grant_type": "authorization_code"}
-        ) as resp:
+        async with session.post(f"{emu.api_url}/oauth2/token", data={"grant_type": "authorization_code"}) as resp:
             assert resp.status == 401
         async with session.post(f"{emu.api_url}/oauth2/token/revoke", data={"token": "x"}) as resp:
             assert resp.status == 401

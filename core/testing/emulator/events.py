@@ -36,9 +36,7 @@ class Events:
             "MESSAGE_CREATE",
             guild_id=msg.guild_id,
             intent=self._message_intent(msg),
-            variant=lambda s: payloads.message(
-                self.world, msg, content_visible=self._content_visible(msg, s.intents)
-            ),
+            variant=lambda s: payloads.message(self.world, msg, content_visible=self._content_visible(msg, s.intents)),
         )
 
     def message_update(self, msg: Message) -> None:
@@ -49,9 +47,7 @@ class Events:
             "MESSAGE_UPDATE",
             guild_id=msg.guild_id,
             intent=self._message_intent(msg),
-            variant=lambda s: payloads.message(
-                self.world, msg, content_visible=self._content_visible(msg, s.intents)
-            ),
+            variant=lambda s: payloads.message(self.world, msg, content_visible=self._content_visible(msg, s.intents)),
         )
 
     def message_delete(self, msg: Message) -> None:
@@ -113,9 +109,7 @@ class Events:
         """GUILD_MEMBER_ADD (GUILD_MEMBERS intent)."""
         data = payloads.member(self.world, member)
         data["guild_id"] = str(guild.id)
-        self.gateway.dispatch(
-            "GUILD_MEMBER_ADD", data, guild_id=guild.id, intent=payloads.INTENT_GUILD_MEMBERS
-        )
+        self.gateway.dispatch("GUILD_MEMBER_ADD", data, guild_id=guild.id, intent=payloads.INTENT_GUILD_MEMBERS)
 
     def member_update(self, guild: Guild, member: Member) -> None:
         """GUILD_MEMBER_UPDATE: needs GUILD_MEMBERS, except for the bot's own member (always sent)."""
@@ -128,9 +122,7 @@ class Events:
     def member_remove(self, guild: Guild, user_id: int) -> None:
         """GUILD_MEMBER_REMOVE (GUILD_MEMBERS intent)."""
         data = {"guild_id": str(guild.id), "user": payloads.user(self.world.users[user_id])}
-        self.gateway.dispatch(
-            "GUILD_MEMBER_REMOVE", data, guild_id=guild.id, intent=payloads.INTENT_GUILD_MEMBERS
-        )
+        self.gateway.dispatch("GUILD_MEMBER_REMOVE", data, guild_id=guild.id, intent=payloads.INTENT_GUILD_MEMBERS)
 
     def voice_state(self, vs: VoiceState) -> None:
         """VOICE_STATE_UPDATE (GUILD_VOICE_STATES intent)."""
@@ -145,8 +137,6 @@ class Events:
         """INTERACTION_CREATE (needs no intent). Returns how many sessions got it."""
         return self.gateway.dispatch("INTERACTION_CREATE", data, guild_id=guild_id, intent=None)
 
-    def raw(
-        self, event: str, data: dict[str, Any], guild_id: int | None = None, intent: int | None = None
-    ) -> int:
+    def raw(self, event: str, data: dict[str, Any], guild_id: int | None = None, intent: int | None = None) -> int:
         """Any other dispatch, as given."""
         return self.gateway.dispatch(event, data, guild_id=guild_id, intent=intent)

@@ -154,9 +154,7 @@ class Connection:
 class GatewaySession:
     """An identified gateway session: shard, intents, sequence numbers and the replay buffer."""
 
-    def __init__(
-        self, session_id: str, shard_id: int, shard_count: int, intents: int, replay_size: int
-    ) -> None:
+    def __init__(self, session_id: str, shard_id: int, shard_count: int, intents: int, replay_size: int) -> None:
         self.session_id = session_id
         self.shard_id = shard_id
         self.shard_count = shard_count
@@ -300,9 +298,7 @@ class Gateway:
             if ready and len({s.shard_id for s in ready}) >= want:
                 for s in ready:
                     if s.connection is not None:
-                        await asyncio.wait_for(
-                            s.connection.flushed.wait(), max(0.01, deadline - time.monotonic())
-                        )
+                        await asyncio.wait_for(s.connection.flushed.wait(), max(0.01, deadline - time.monotonic()))
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -549,9 +545,7 @@ class Gateway:
                 not_found = [str(u) for u in wanted if u not in guild.members]
                 members = [guild.members[u] for u in wanted if u in guild.members]
             elif query:
-                members = [
-                    m for m in members if self.world.users[m.user_id].username.lower().startswith(query)
-                ]
+                members = [m for m in members if self.world.users[m.user_id].username.lower().startswith(query)]
             if limit:
                 members = members[:limit]
             chunks = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]

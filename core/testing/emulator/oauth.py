@@ -83,9 +83,7 @@ class OAuthServer:
             raise OAuthError(400, "invalid_scope", f"Invalid scope: {' '.join(unknown) or '(none)'}")
         return scopes
 
-    def issue_code(
-        self, user_id: int, client_id: str, redirect_uri: str, scope: str, state: str | None
-    ) -> str:
+    def issue_code(self, user_id: int, client_id: str, redirect_uri: str, scope: str, state: str | None) -> str:
         """Approve an authorization request as ``user_id``; returns the redirect URL carrying the code."""
         scopes = self._check_request(client_id, redirect_uri, "code", scope)
         self.world.user(user_id)
@@ -146,9 +144,7 @@ class OAuthServer:
         state = form.get("state")
         try:
             if form.get("action") == "cancel":
-                self._check_request(
-                    str(form.get("client_id", "")), redirect_uri, "code", str(form.get("scope", ""))
-                )
+                self._check_request(str(form.get("client_id", "")), redirect_uri, "code", str(form.get("scope", "")))
                 query = {
                     "error": "access_denied",
                     "error_description": "The resource owner or authorization server denied the request",
@@ -211,9 +207,7 @@ class OAuthServer:
         """POST /api/v10/oauth2/token (form-encoded): authorization_code and refresh_token grants."""
         try:
             if not request.content_type.startswith("application/x-www-form-urlencoded"):
-                raise OAuthError(
-                    400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded"
-                )
+                raise OAuthError(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
             form = {k: str(v) for k, v in (await request.post()).items()}
             self._client(request, form)
             grant_type = form.get("grant_type")

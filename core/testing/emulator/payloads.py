@@ -162,9 +162,7 @@ def channel(world: World, c: Channel) -> dict[str, Any]:
         data["default_sort_order"] = None
         data["default_forum_layout"] = 0
     if c.type in VOICE_TYPES:
-        data.update(
-            {"bitrate": c.bitrate, "user_limit": c.user_limit, "rtc_region": None, "video_quality_mode": 1}
-        )
+        data.update({"bitrate": c.bitrate, "user_limit": c.user_limit, "rtc_region": None, "video_quality_mode": 1})
     return data
 
 
@@ -293,9 +291,7 @@ def guild_create(
             "voice_states": [voice_state(world, vs, with_member=False) for vs in g.voice_states.values()],
             "members": [member(world, m) for m in members],
             "channels": [channel(world, c) for c in g.channels.values() if c.type not in THREAD_TYPES],
-            "threads": [
-                channel(world, c) for c in g.channels.values() if c.type in THREAD_TYPES and not c.archived
-            ],
+            "threads": [channel(world, c) for c in g.channels.values() if c.type in THREAD_TYPES and not c.archived],
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
@@ -436,9 +432,7 @@ def webhook(world: World, w: Webhook, *, with_token: bool = True) -> dict[str, A
     return data
 
 
-def interaction(
-    world: World, inter: Interaction, *, message_payload: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def interaction(world: World, inter: Interaction, *, message_payload: dict[str, Any] | None = None) -> dict[str, Any]:
     """The INTERACTION_CREATE payload for a stored interaction."""
     chan = world.channels[inter.channel_id]
     data: dict[str, Any] = {
@@ -451,9 +445,7 @@ def interaction(
         "version": 1,
         "locale": "en-US",
         "entitlements": [],
-        "authorizing_integration_owners": {"0": str(inter.guild_id)}
-        if inter.guild_id
-        else {"1": str(inter.user_id)},
+        "authorizing_integration_owners": {"0": str(inter.guild_id)} if inter.guild_id else {"1": str(inter.user_id)},
         "attachment_size_limit": 10 * 1024 * 1024,
     }
     if inter.guild_id is not None:

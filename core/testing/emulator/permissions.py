@@ -95,9 +95,7 @@ DEFAULT_BOT = (
 )
 
 
-def base_permissions(
-    *, user_id: int, owner_id: int, everyone_permissions: int, role_permissions: Iterable[int]
-) -> int:
+def base_permissions(*, user_id: int, owner_id: int, everyone_permissions: int, role_permissions: Iterable[int]) -> int:
     """Guild-level permissions of a member: owner and ADMINISTRATOR get every bit."""
     if user_id == owner_id:
         return ALL
