@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,12 +53,14 @@ def ensure_sqlite_dir(database_url: str) -> None:
 
 
 async def _renew_pool() -> None:
-    """After a connection error, make the pool replace its connections (they may all be dead)."""
+    """After a connection error, drop the pool: its connections may all be dead. The next query opens a
+    new pool (Tortoise creates one lazily); work still holding an old connection fails and retries."""
     try:
         client = connections.get("default")
-        expire = getattr(client, "_expire_connections", None)
-        if expire is not None:
-            await expire()
+        pool = getattr(client, "_pool", None)
+        if pool is not None and hasattr(pool, "terminate"):
+            client._pool = None
+            pool.terminate()
     except Exception:
         log.debug("could not renew the connection pool", exc_info=True)
 
@@ -72,11 +75,19 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+async def _as_coroutine(op: Callable[[], Awaitable[T]]) -> T:
+    return await op()
+
+
 async def retrying(op: Callable[[], Awaitable[T]], *, what: str, attempts: int = 5, base: float = 0.2) -> T:
     """Run ``op``, retrying transient database errors with exponential backoff."""
+    # Each attempt runs in its own copy of the caller's context: a failed transaction can leave its dead
+    # connection in Tortoise's context variables, and the next attempt must not inherit it.
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
     for attempt in range(1, attempts + 1):
         try:
-            return await op()
+            return await loop.create_task(_as_coroutine(op), context=context.copy())
         except Exception as exc:
             if not is_transient(exc):
                 raise
