@@ -119,18 +119,18 @@ async def connect(database_url: str, plugin_models: dict[str, str], *, attempts:
         return config
 
     async def init() -> None:
+        await _close()  # an earlier failed attempt may have left a half-open ORM context behind
         # global fallback: the web server's and the gateway's tasks see the same ORM context
         await Tortoise.init(config=config, _enable_global_fallback=True)
         await connections.get("default").execute_query("SELECT 1")
 
     try:
         await retrying(init, what="connecting", attempts=attempts)
-    except DatabaseError:
+    except BaseException as exc:
         await _close()
+        if isinstance(exc, OperationalError):
+            raise DatabaseError(f"cannot open the database: {exc}") from exc
         raise
-    except OperationalError as exc:
-        await _close()
-        raise DatabaseError(f"cannot open the database: {exc}") from exc
     _users[database_url] = 1
     return config
 
