@@ -394,3 +394,43 @@ async def web_login(emulator: Emulator) -> AsyncIterator[WebLogin]:
         for client in clients:
             with contextlib.suppress(Exception):
                 await client.aclose()
+
+
+# -- browser -------------------------------------------------------------------------------------------
+
+#: Set (CI does) to make a missing Chromium a test failure instead of a skip.
+REQUIRE_BROWSER_ENV = "OMO_REQUIRE_BROWSER"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Any]:
+    """A headless Chromium (the system's ``chromium``, never a downloaded one) driven by Playwright.
+
+    Skips when Chromium is not installed, unless ``OMO_REQUIRE_BROWSER`` is set (then it fails)."""
+    import os
+    import shutil
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        message = "chromium is not installed (apt-get install chromium); CI installs it"
+        if os.environ.get(REQUIRE_BROWSER_ENV):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            await instance.close()

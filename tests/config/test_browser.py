@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from core.testing.emulator import Emulator, Guild, Member
 from tests.config.helpers import ECHO, TYPED, service
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -33,23 +20,9 @@ def omo_plugins() -> dict[str, dict[str, Any]]:
     return {"config": {}, "echo": dict(ECHO), "typed": dict(TYPED)}
 
 
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
-    from playwright.async_api import async_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield instance
-        finally:
-            await instance.close()
-
-
 async def logged_in_page(browser: Any, runtime: Any, web_login: Any, user: Member, width: int = 1280) -> Any:
     """A page whose context carries the session cookie of a real OAuth2 login of ``user``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     client = await web_login(runtime, user)
     context = await browser.new_context(viewport={"width": width, "height": 900})
     await context.add_cookies([{"name": k, "value": v, "url": runtime.web_url} for k, v in client.cookies.items()])

@@ -5,7 +5,6 @@ Screenshots of every page land in ``test-output/screenshots/``.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,7 @@ from .conftest import People
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -44,28 +33,21 @@ def omo_owners(people: People) -> list[int]:
 
 
 @pytest_asyncio.fixture
-async def browser_page() -> AsyncIterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
-    from playwright.async_api import async_playwright
-
+async def browser_page(browser: Any) -> AsyncIterator[Any]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = await browser.new_context(viewport={"width": 1280, "height": 860})
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on(
-            "console",
-            lambda msg: errors.append(f"{msg.text} {msg.location.get('url')}") if msg.type == "error" else None,
-        )
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.omo_errors = errors
-        try:
-            yield page
-        finally:
-            await context.close()
-            await browser.close()
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: errors.append(f"{msg.text} {msg.location.get('url')}") if msg.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.omo_errors = errors
+    try:
+        yield page
+    finally:
+        await context.close()
 
 
 async def shot(page: Any, name: str, *, width: int | None = None) -> None:
