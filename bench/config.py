@@ -172,25 +172,10 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
 
 async def _in_scratch_database(reads: int, changes: int, admin_url: str) -> dict[str, Any]:
     """Run against a database created for the run on the PostgreSQL server of ``admin_url``, dropped after."""
-    import secrets
+    from core.testing.scratch_database import scratch_postgres_database
 
-    import asyncpg
-
-    name = f"omo_bench_{secrets.token_hex(6)}"
-    admin = admin_url.replace("postgres://", "postgresql://", 1)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        return await _run(reads, changes, f"{admin_url.rsplit('/', 1)[0]}/{name}")
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with scratch_postgres_database(admin_url, "omo_bench") as url:
+        return await _run(reads, changes, url)
 
 
 def main(argv: list[str]) -> dict[str, Any]:

@@ -550,11 +550,12 @@ class PluginHost:
                 raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
             before = self.runtime.commands_digest()
             async with self.runtime.barrier_for_swap():
+                old_routes = self.runtime.web_mount.current(name) if self.runtime.web_mount else None
                 try:
                     await self._swap(old, new, new_cogs, staged)
                 except BaseException as exc:
                     self._restore_modules(record.module_name, saved, keep)
-                    await self._rollback(old, new)
+                    await self._rollback(old, new, old_routes)
                     log.error("reload failed, old version restored", plugin=name, error=str(exc))
                     raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
             record.loaded = new
@@ -592,7 +593,7 @@ class PluginHost:
             self.runtime.web_mount.swap(new.name, staged)
         await call_plugin_hook(new.module, "omo_setup", plugin=new.context)
 
-    async def _rollback(self, old: LoadedPlugin, new: LoadedPlugin) -> None:
+    async def _rollback(self, old: LoadedPlugin, new: LoadedPlugin, old_routes: Staged | None) -> None:
         bot = self.runtime.bot
         await self.runtime.scheduler.cancel_plugin(new.name)
         if self.pm.is_registered(new.module):
@@ -607,9 +608,8 @@ class PluginHost:
             if bot.get_cog(cog.qualified_name) is None:
                 self._cog_owner[id(cog)] = old.name
                 await bot.add_cog(cog)
-        web = self.runtime.web_mount
-        if web is not None:
-            web.swap(old.name, self._stage_web(old) or web.current(old.name))
+        if old_routes is not None and self.runtime.web_mount is not None:
+            self.runtime.web_mount.swap(old.name, old_routes)
         try:
             await call_plugin_hook(old.module, "omo_setup", plugin=old.context)
         except Exception:

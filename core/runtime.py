@@ -81,14 +81,12 @@ class Runtime:
         self.app: Quart | None = None
         self.web_mount: WebMount | None = None
         self.web_port: int | None = None
-        self.started_at = time.time()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._web_shutdown = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
         self._file_mtime: float | None = None
         self.db_ok = False
-        self.log = log
 
     # ---------------------------------------------------------------- helpers
     def _guild_default(self, plugin: str) -> bool:

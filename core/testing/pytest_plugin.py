@@ -161,30 +161,15 @@ async def database_url(tmp_path: Any) -> AsyncIterator[str]:
     """A fresh, empty database for one test: SQLite in ``tmp_path``, or PostgreSQL when
     ``OMO_TEST_DATABASE_URL`` is set (a database created for the test and dropped after)."""
     import os
-    import secrets
+
+    from core.testing.scratch_database import scratch_postgres_database
 
     admin_url = os.environ.get(TEST_DATABASE_ENV)
     if not admin_url:
         yield f"sqlite://{tmp_path / 'omo-test.sqlite3'}"
         return
-    import asyncpg
-
-    name = f"omo_test_{secrets.token_hex(6)}"
-    admin = admin_url.replace("postgres://", "postgresql://", 1)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = admin_url.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with scratch_postgres_database(admin_url, "omo_test") as url:
+        yield url
 
 
 @pytest.fixture
