@@ -1,6 +1,6 @@
 """Web admin throughput: the guild overview page and one JSON API read, logged in, against a bare Quart baseline.
 
-``python -m bench web [--guilds 100] [--requests 2000] [--concurrency 16] [--seconds 15] [--database-url URL]``
+``python -m bench web [--guilds 100] [--requests 5000] [--concurrency 16] [--seconds 15] [--postgres URL]``
 
 Starts the Discord emulator with ``--guilds`` guilds (the bench user owns all of them), an omo runtime
 with every installed plugin enabled (in-tree and entry-point plugins; ``--with-echo`` adds the test
@@ -174,6 +174,26 @@ async def serve_app(app: Any) -> tuple[str, asyncio.Event, asyncio.Task[Any]]:
 # -------------------------------------------------------------------------------------------------- main
 
 
+def _start_profile(path: str | None) -> Any:
+    """A running cProfile when ``--profile`` is given (for the omo targets only)."""
+    if not path:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _stop_profile(profiler: Any, path: str | None, label: str) -> None:
+    if profiler is None or not path:
+        return
+    profiler.disable()
+    target = Path(path).with_suffix(f".{label}.prof")
+    profiler.dump_stats(str(target))
+    log.info("profile written", target=label, path=str(target))
+
+
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     from core.environment import Environment
     from core.plugin_host import PluginState, discover
@@ -216,6 +236,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 auto_migrate=True,
                 control_socket=False,
                 bot_options={"guild_ready_timeout": 0.05},
+                freeze_heap=True,  # as `omo run` does
             ),
         )
         await runtime.start()
@@ -269,7 +290,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                     ("omo_api", web_url + api_path, True),
                     ("baseline_api", base_url + api_path, False),
                 ):
+                    profiler = _start_profile(args.profile if label.startswith("omo_") else None)
                     result = await measure(url, cookie if with_cookie else None, args, f"{label} #{round_no + 1}")
+                    _stop_profile(profiler, args.profile, label)
                     if label not in best or result["rps"] > best[label]["rps"]:
                         best[label] = result
         finally:
@@ -318,16 +341,39 @@ def main(argv: list[str]) -> dict[str, Any]:
 
     parser = argparse.ArgumentParser(prog="python -m bench web")
     parser.add_argument("--guilds", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--plugins", help="comma-separated plugins to enable (default: every installed one)")
     parser.add_argument("--with-echo", action="store_true", help="also enable the echo test sample plugin")
-    parser.add_argument("--database-url", default=os.environ.get("OMO_BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("OMO_BENCH_POSTGRES"),
+        help="a PostgreSQL server (admin URL): the run uses a scratch database created and dropped there "
+        "(default: a fresh SQLite file)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="write a cProfile of the omo side (last round) to PATH.<target>.prof; skews the ratios",
+    )
     args = parser.parse_args(argv)
     configure_logging(fmt="console", level="INFO")
-    return asyncio.run(_run(args))
+    return asyncio.run(_run_with_database(args))
+
+
+async def _run_with_database(args: argparse.Namespace) -> dict[str, Any]:
+    """Run on a fresh SQLite file, or on a scratch database of the ``--postgres`` server."""
+    if not args.postgres:
+        args.database_url = None
+        return await _run(args)
+    from core.testing.scratch_database import scratch_postgres_database
+
+    async with scratch_postgres_database(args.postgres, "omo_bench") as url:
+        args.database_url = url
+        return await _run(args)
 
 
 if __name__ == "__main__":

@@ -289,8 +289,9 @@ class OmoBot(commands.AutoShardedBot):
         await self.runtime.on_bot_setup()
 
     async def on_ready(self) -> None:
-        """Log which shards are up."""
+        """Log which shards are up; the guild cache is filled, so settle the heap (see RunOptions.freeze_heap)."""
         log.info("gateway ready", user=str(self.user), guilds=len(self.guilds), shards=self.shard_count)
+        self.runtime.settle_heap()
 
     async def wait_ready_or_timeout(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until the gateway is ready; False on timeout."""

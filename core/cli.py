@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> int:
         web_host=args.host,
         web_port=args.port,
         auto_migrate=args.migrate,
+        freeze_heap=True,
     )
     if args.shard_ids and args.shard_count is None:
         _err("--shard-ids needs --shard-count")

@@ -414,6 +414,7 @@ async def run_demo(
             web_port=port,
             auto_migrate=True,
             bot_options={"guild_ready_timeout": 0.5},
+            freeze_heap=True,
         )
         runtime = Runtime(demo_env, options)
         try:

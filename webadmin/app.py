@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from flask.templating import _default_template_ctx_processor as _flask_default_context
-from quart import Quart, Response, current_app, g, request
+from pydantic import BaseModel
+from quart import Quart, Request, Response, current_app, g, request
 from quart.sessions import SessionInterface
 from quart_rate_limiter import RateLimitExceeded
 from quart_schema import QuartSchema, RequestSchemaValidationError
@@ -26,22 +27,57 @@ if TYPE_CHECKING:
 log = structlog.get_logger("omo.web")
 
 
+class OmoRequest(Request):
+    """Quart's request, with the matched route's blueprint names worked out once.
+
+    Quart asks ``request.blueprints`` for every hook list, context processor and error handler lookup, and
+    recomputes it from the endpoint each time.
+    """
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The blueprint of the matched route, then its parents (empty before matching or outside any)."""
+        rule = self.url_rule
+        cached = self.__dict__.get("_omo_blueprints")
+        if cached is not None and cached[0] is rule:
+            return cached[1]  # type: ignore[no-any-return]
+        names = super().blueprints
+        self.__dict__["_omo_blueprints"] = (rule, names)
+        return names
+
+
 class OmoQuart(Quart):
-    """Quart, minus a thread hop per template render.
+    """Quart, minus a thread hop per template render and a coroutine check per hook per request.
 
     Every blueprint carries Flask's synchronous default context processor (a no-op under Quart); Quart would
-    run it in a thread pool on each render of a blueprint's template. It is called inline instead.
+    run it in a thread pool on each render of a blueprint's template. It is called inline instead. Quart asks
+    ``ensure_async`` about every hook, context processor and view on every request: the answer is remembered.
     """
+
+    request_class = OmoRequest
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._async_versions: dict[Any, Any] = {}
 
     def ensure_async(self, func: Any) -> Any:
         """Coroutine functions as they are; Flask's default context processor inline; others in a thread."""
+        try:
+            return self._async_versions[func]
+        except KeyError:
+            pass
         if func is _flask_default_context:
 
             async def inline(*args: Any, **kwargs: Any) -> Any:
                 return func(*args, **kwargs)
 
-            return inline
-        return super().ensure_async(func)
+            version: Any = inline
+        else:
+            version = super().ensure_async(func)
+        if len(self._async_versions) > 4096:  # plugin reloads bring new views and hooks: forget the old ones
+            self._async_versions.clear()
+        self._async_versions[func] = version
+        return version
 
 
 class NoSessionInterface(SessionInterface):
@@ -76,10 +112,35 @@ async def _template_context() -> dict[str, Any]:
     if isinstance(guild_id, int) and g.get("omo_guild_ok") == guild_id:
         card = dashboard.guild_card(runtime, guild_id)
         if card is not None:
-            context["omo_guild"] = GuildContext(
-                card.id, card.name, card.icon_url, card.initial, await dashboard.guild_nav(runtime, guild_id)
-            )
+            nav = g.get("omo_guild_nav")  # the overview has just built the same links for its cards
+            if nav is None:
+                nav = await dashboard.guild_nav(runtime, guild_id)
+            context["omo_guild"] = GuildContext(card.id, card.name, card.icon_url, card.initial, nav)
     return context
+
+
+def _convert_responses_directly(app: Quart) -> None:
+    """Take quart-schema's response conversion off the hot path, with the same results.
+
+    quart-schema converts every view's return value before ``make_response``, walking a list of type checks
+    (and building a fresh pydantic ``TypeAdapter`` for a plain dict, about 45 µs). Here a page's string or
+    response goes straight to Quart, and a pydantic model answered with at most a status code is dumped
+    directly; anything else (dataclasses, dicts, header models, camelCase conversion) still goes through it.
+    """
+    convert_then_make = app.make_response
+    make = Quart.make_response.__get__(app)
+
+    async def make_response(result: Any) -> Any:
+        value, extra = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
+        if all(item is None or isinstance(item, int) for item in extra):
+            if isinstance(value, (str, bytes, Response)):
+                return await make(result)
+            if isinstance(value, BaseModel) and not app.config["QUART_SCHEMA_CONVERT_CASING"]:
+                dumped = value.model_dump(**(app.config["QUART_SCHEMA_PYDANTIC_DUMP_OPTIONS"] or {}))
+                return await make((dumped, *extra) if extra else dumped)
+        return await convert_then_make(result)
+
+    app.make_response = make_response  # type: ignore[method-assign]
 
 
 def _validation_detail(error: Exception) -> Any:
@@ -112,6 +173,7 @@ def create_app(runtime: Runtime) -> Quart:
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
     )
+    _convert_responses_directly(app)
     login_limit, api_limit = init_security(app)
     auth.init_auth(app)  # sets OMO_ADMIN_CHECK
     init_csrf(app)
@@ -121,16 +183,6 @@ def create_app(runtime: Runtime) -> Quart:
     app.register_blueprint(pages.bp)
     api.init_api(app, api_limit)
     runtime.web_mount = WebMount(app, access.guild_guard)
-
-    @app.before_request
-    async def _bind_log_context() -> None:
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(route=request.path, method=request.method)
-
-    @app.after_request
-    async def _count(response: Response) -> Response:
-        app.config["OMO_METRICS"][1].labels(status=str(response.status_code)).inc()
-        return response
 
     @app.errorhandler(RequestSchemaValidationError)
     async def invalid_body(error: RequestSchemaValidationError) -> Any:

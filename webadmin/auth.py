@@ -102,13 +102,14 @@ class OmoAuth(QuartAuth):
     async def after_request(self, response: Response) -> Response:
         """Write or delete the session cookie like quart-auth, with ``secure`` decided for this request."""
         user = self.load_user()
-        secure = is_secure_request()
+        if user.action == Action.PASS:
+            return response
         if user.action == Action.DELETE:
             response.delete_cookie(
                 self.cookie_name or COOKIE_NAME,
                 path=self.cookie_path,
                 domain=self.cookie_domain,
-                secure=secure,
+                secure=is_secure_request(),
                 httponly=True,
                 samesite=self.cookie_samesite,
             )
@@ -120,7 +121,7 @@ class OmoAuth(QuartAuth):
                 max_age=self.duration if user.action == Action.WRITE_PERMANENT else None,
                 httponly=True,
                 path=self.cookie_path,
-                secure=secure,
+                secure=is_secure_request(),
                 samesite=self.cookie_samesite,
             )
         return response
@@ -141,6 +142,7 @@ def init_auth(app: Quart) -> None:
     # render; webadmin's own (async) processor provides ``current_user`` instead
     processors = app.template_context_processors[None]
     processors[:] = [p for p in processors if getattr(p, "__self__", None) is not extension]
+    app.extensions["omo_auth"] = extension
     app.extensions["omo_discord"] = DiscordClient(oauth_config(runtime))
     app.extensions["omo_row_cache"] = {}
     app.extensions["omo_used_states"] = {}
@@ -173,9 +175,7 @@ def quart_auth_user() -> AuthUser:
     """quart-auth's user of the current request (its ``auth_id`` is the WebSession id, or None)."""
     user = g.get("_quart_auth_user")  # quart-auth keeps the request's user here once resolved
     if user is None:
-        from quart_auth import current_user as auth_user
-
-        user = auth_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_app.extensions["omo_auth"].load_user()
     return user  # type: ignore[no-any-return]
 
 
@@ -219,8 +219,9 @@ async def current_user() -> Viewer | None:
 
     A valid session cookie wins over a bearer token.
     """
-    if "omo_viewer" in g:
-        return g.omo_viewer  # type: ignore[no-any-return]
+    request_globals = g._get_current_object()  # type: ignore[attr-defined]
+    if "omo_viewer" in request_globals:
+        return request_globals.omo_viewer  # type: ignore[no-any-return]
     viewer: Viewer | None = None
     runtime = runtime_of_app()
     session_id = session_id_from_cookie()
@@ -249,7 +250,7 @@ async def current_user() -> Viewer | None:
                 "token",
                 token_id=token.id,
             )
-    g.omo_viewer = viewer
+    request_globals.omo_viewer = viewer
     if viewer is not None:
         structlog.contextvars.bind_contextvars(user_id=viewer.user_id)
     return viewer

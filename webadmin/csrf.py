@@ -20,7 +20,7 @@ import hmac
 from typing import Any
 
 import structlog
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from quart import Quart, current_app, g, request
 
 log = structlog.get_logger("omo.web.csrf")
@@ -55,9 +55,17 @@ def csrf_token() -> str:
     return token
 
 
+_FIELD_START = Markup('<input type="hidden" name="csrf_token" value="')  # name: FIELD
+_FIELD_END = Markup('">')
+
+
 def csrf_field() -> Markup:
-    """The hidden form input carrying the CSRF token (a Jinja global)."""
-    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, escape(csrf_token()))
+    """The hidden form input carrying the CSRF token (a Jinja global; built once per request)."""
+    token = csrf_token()
+    cached: tuple[str, Markup] | None = g.get("omo_csrf_field")
+    if cached is None or cached[0] != token:
+        cached = g.omo_csrf_field = (token, _FIELD_START + token + _FIELD_END)  # Markup + str escapes the str
+    return cached[1]
 
 
 def valid_token(candidate: str | None) -> bool:

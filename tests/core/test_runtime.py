@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from typing import Any
@@ -218,6 +219,7 @@ async def test_plugin_switch_reaches_another_process_through_postgres(
 
 SLOW_JOB_PLUGIN = """
 import asyncio
+import logging
 from core.plugin import PluginContext, PluginInfo, hookimpl
 from tests.core import probe
 
@@ -261,3 +263,35 @@ async def test_dev_guild_gets_the_commands_instead_of_global(
     in_guild = {c["name"] for c in emulator.registered_commands(guild)}
     assert {"echo", "help", "plugins"} <= in_guild
     assert emulator.registered_commands() == []
+
+
+async def test_stop_with_an_idle_keep_alive_connection_logs_no_error(runtime_factory: Any, caplog: Any) -> None:
+    runtime = await runtime_factory({})
+    reader, writer = await asyncio.open_connection("127.0.0.1", runtime.web_port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: omo\r\n\r\n")
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+
+    with caplog.at_level(logging.ERROR):
+        await runtime.stop()
+        await asyncio.sleep(0.1)  # let the loop run the cancelled connection's callbacks
+    writer.close()
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_freeze_heap_freezes_what_start_up_left(runtime_factory: Any) -> None:
+    import gc
+
+    gc.unfreeze()
+    try:
+        plain = await runtime_factory({})  # the default (tests, embedding) leaves the heap alone
+        after_plain = gc.get_freeze_count()
+        frozen = await runtime_factory({}, freeze_heap=True)  # as `omo run` and `omo demo` start
+        after_frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+
+    assert not plain.options.freeze_heap and after_plain == 0
+    assert frozen.options.freeze_heap and after_frozen > 10_000

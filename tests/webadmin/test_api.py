@@ -271,6 +271,23 @@ async def test_plugin_api_routes_are_served_under_api_v1_with_the_same_guard(
     assert switched_off.status_code == 404 and switched_off.json()["error"] == "plugin disabled"
 
 
+async def test_plugin_views_may_answer_with_a_pydantic_model_or_a_dict(
+    runtime: Any, people: People, web_login: Any
+) -> None:
+    client = await web_login(runtime, people.admin_a)
+    gid = people.guild_a.id
+    await client.json("POST", f"/api/v1/guilds/{gid}/apiplug/items", {"name": "kept"})
+
+    model = await client.get(f"/api/v1/guilds/{gid}/apiplug/summary")
+    with_status = await client.get(f"/api/v1/guilds/{gid}/apiplug/summary?status=1")
+    as_dict = await client.get(f"/api/v1/guilds/{gid}/apiplug/items")
+
+    assert model.status_code == 200 and model.headers["content-type"] == "application/json"
+    assert model.json() == {"count": 1, "last": "kept"}
+    assert with_status.status_code == 203 and with_status.json() == model.json()
+    assert as_dict.json() == {"guild_id": str(gid), "items": ["kept"]}
+
+
 async def test_plugin_api_alias_refuses_strangers_before_saying_anything(runtime: Any, people: People) -> None:
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
         real = await http.get(f"/api/v1/guilds/{people.guild_a.id}/apiplug/items")

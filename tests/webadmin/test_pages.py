@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import httpx
 import pytest
 
+from core.logging import configure_logging
 from core.testing.emulator import Emulator
 
 from .conftest import People
@@ -131,21 +133,48 @@ async def test_reload_button_reloads_and_the_page_shows_the_report(
 
 async def test_every_response_carries_the_security_headers(runtime: Any, people: People, web_login: Any) -> None:
     client = await web_login(runtime, people.admin_a)
-    answers = [
+    pages = [
         await client.get("/"),
         await client.get(f"/guilds/{people.guild_a.id}/"),
-        await client.get("/api/v1/me"),
         await client.get("/nowhere"),
+        await client.get("/api/docs"),
+    ]
+    others = [
+        await client.get("/api/v1/me"),
+        await client.get(f"/api/v1/guilds/{people.guild_b.id}/plugins"),  # a 403 in JSON
         await client.get("/healthz"),
         await client.get("/static/omo.css"),
     ]
 
-    for answer in answers:
+    for answer in pages:
+        assert answer.headers["content-type"].startswith("text/html")
         assert "script-src 'self'" in answer.headers["content-security-policy"]
         assert "unsafe-inline" not in answer.headers["content-security-policy"]
         assert answer.headers["x-frame-options"] == "DENY"
         assert answer.headers["referrer-policy"] == "same-origin"
         assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["cross-origin-opener-policy"] == "same-origin"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "server" not in answer.headers  # no software banner
+    for answer in others:  # not documents: nothing may load, frame or sniff them
+        assert answer.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "strict-transport-security" not in answer.headers  # plain http here
+    assert others[0].headers["cache-control"] == "no-store" and others[1].status_code == 403
+    assert others[0].headers["ratelimit-limit"] == "600"
+    assert int(others[0].headers["ratelimit-remaining"]) < 600
+
+
+async def test_metrics_count_responses_by_status(runtime: Any, people: People, web_login: Any) -> None:
+    client = await web_login(runtime, people.admin_a)
+    await client.get("/nowhere")
+    await client.get("/nowhere")
+
+    metrics = (await client.get("/metrics")).text
+
+    found = re.search(r'omo_http_requests_total\{status="404"\} ([0-9.]+)', metrics)
+    assert found and float(found.group(1)) == 2.0
 
 
 async def test_pages_have_no_inline_scripts_or_styles(runtime: Any, people: People, web_login: Any) -> None:
@@ -195,3 +224,20 @@ async def test_start_page_offers_login_or_the_servers(runtime: Any, people: Peop
 
     assert 'href="/auth/login"' in anonymous
     assert 'href="/guilds"' in logged_in and "Log out" in logged_in
+
+
+async def test_log_lines_of_a_request_name_its_route_method_and_user(
+    runtime: Any, people: People, web_login: Any, capsys: Any
+) -> None:
+    client = await web_login(runtime, people.admin_a)
+    configure_logging("json", "INFO")
+    try:
+        answer = await client.get(f"/guilds/{people.guild_b.id}/")
+    finally:
+        configure_logging("console", "INFO")
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    refused = [line for line in lines if line["event"] == "guild access refused"]
+    assert answer.status_code == 403 and len(refused) == 1
+    assert refused[0]["route"] == f"/guilds/{people.guild_b.id}/" and refused[0]["method"] == "GET"
+    assert refused[0]["user_id"] == people.admin_a

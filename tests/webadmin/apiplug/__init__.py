@@ -46,7 +46,19 @@ def omo_blueprint(plugin: PluginContext) -> Any:
         ITEMS.setdefault(guild_id, []).append(body["name"])
         return {"items": ITEMS[guild_id]}, 201
 
+    @bp.get("/api/summary")
+    async def summary(guild_id: int) -> Any:
+        answer = SummaryOut(count=len(ITEMS.get(guild_id, [])), last=(ITEMS.get(guild_id) or [None])[-1])
+        return (answer, 203) if request.args.get("status") else answer
+
     return bp
+
+
+class SummaryOut(BaseModel):
+    """A pydantic model answered as it is (with or without a status code)."""
+
+    count: int
+    last: str | None
 
 
 @hookimpl
