@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from quart import Quart, Response, current_app, g, request
 from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
+from quart_rate_limiter.store import RateLimiterStoreABC
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -196,6 +197,42 @@ async def address_key() -> str:
     return "a:" + (request.remote_addr or "?")
 
 
+class ExpiringMemoryStore(RateLimiterStoreABC):
+    """The rate limiter's in-memory TATs, forgetting a key once its TAT has passed.
+
+    A TAT in the past means the same as no entry (a full allowance), so dropping it changes no answer;
+    quart-rate-limiter's own memory store keeps every session, token and client address it ever saw,
+    which a client rotating addresses can grow without bound. Expired keys are swept whenever the
+    store has doubled since the last sweep.
+    """
+
+    def __init__(self, first_sweep_at: int = 10_000) -> None:
+        self._tats: dict[str, datetime] = {}
+        self._first_sweep_at = first_sweep_at
+        self._sweep_at = first_sweep_at
+
+    def __len__(self) -> int:
+        return len(self._tats)
+
+    async def get(self, key: str, default: datetime) -> datetime:
+        """The TAT of ``key``, or ``default``."""
+        return self._tats.get(key, default)
+
+    async def set(self, key: str, tat: datetime) -> None:
+        """Store the TAT of ``key`` (sweeping the expired ones when the store has grown enough)."""
+        self._tats[key] = tat
+        if len(self._tats) >= self._sweep_at:
+            now = datetime.now(UTC)
+            self._tats = {k: v for k, v in self._tats.items() if v > now}
+            self._sweep_at = max(self._first_sweep_at, 2 * len(self._tats))
+
+    async def before_serving(self) -> None:
+        """Nothing to open."""
+
+    async def after_serving(self) -> None:
+        """Nothing to close."""
+
+
 class RequestRateLimiter(RateLimiter):
     """quart-rate-limiter, with its GCRA check and update done in one pass per request.
 
@@ -271,7 +308,7 @@ def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
         ",".join(filter(None, [from_file, os.environ.get("OMO_TRUSTED_PROXIES")]))
     )
     app.asgi_app = HardenedResponses(app, app.asgi_app)  # type: ignore[method-assign,assignment,arg-type]
-    RequestRateLimiter(app)
+    RequestRateLimiter(app, store=ExpiringMemoryStore())
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)
     api_count, api_seconds = parse_limit(os.environ.get("OMO_API_RATE_LIMIT"), DEFAULT_API_LIMIT)
     return (
