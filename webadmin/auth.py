@@ -48,8 +48,11 @@ SESSION_DAYS = 30
 GUILDS_TTL = timedelta(minutes=5)
 #: A verified cookie signature is remembered this long.
 VERIFIED_COOKIE_SECONDS = 60.0
-#: Session and token rows are cached in-process this long (logout and revoke clear them at once here).
+#: Session and token rows are cached in-process this long (logout and revoke clear them at once, here and
+#: through the bus in the other processes).
 ROW_CACHE_SECONDS = 5.0
+#: Bus topic: drop a cached session or token row (``{"key": "s:<id>" | "t:<hash>"}``).
+FORGET_TOPIC = "web.forget"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -147,9 +150,16 @@ def init_auth(app: Quart) -> None:
     app.extensions["omo_row_cache"] = {}
     app.extensions["omo_used_states"] = {}
     app.config["OMO_ADMIN_CHECK"] = admin_check
+    row_cache: dict[str, tuple[float, Any]] = app.extensions["omo_row_cache"]
+
+    def forget_remote(payload: dict[str, Any]) -> None:  # another process ended a session or revoked a token
+        row_cache.pop(str(payload.get("key")), None)
+
+    runtime.bus.subscribe(FORGET_TOPIC, forget_remote)
 
     @app.after_serving
     async def _close_discord() -> None:
+        runtime.bus.unsubscribe(FORGET_TOPIC, forget_remote)
         await app.extensions["omo_discord"].close()
 
 
@@ -188,9 +198,14 @@ def _cache() -> dict[str, tuple[float, Any]]:
     return current_app.extensions["omo_row_cache"]  # type: ignore[no-any-return]
 
 
-def forget_cached(key: str) -> None:
-    """Drop a cached session (``s:<id>``) or token (``t:<hash>``) row."""
+async def forget_cached(key: str) -> None:
+    """Drop a cached session (``s:<id>``) or token (``t:<hash>``) row here and in the other processes.
+
+    Without this, an ended session or a revoked token would still be accepted for up to
+    ``ROW_CACHE_SECONDS`` by the other web processes sharing the database.
+    """
     _cache().pop(key, None)
+    await runtime_of_app().bus.publish(FORGET_TOPIC, {"key": key})
 
 
 async def _cached(key: str, load: Callable[[], Awaitable[Any]]) -> Any:
@@ -309,7 +324,7 @@ async def session_guilds(session: WebSession, *, force: bool = False) -> list[di
 async def end_session(session: WebSession) -> None:
     """Delete a session row (logout or expired tokens)."""
     await WebSession.filter(id=session.id).delete()
-    forget_cached(f"s:{session.id}")
+    await forget_cached(f"s:{session.id}")
 
 
 async def admin_guilds(viewer: Viewer | None = None, *, force: bool = False) -> list[dict[str, Any]]:

@@ -161,6 +161,6 @@ async def revoke_token(token_id: int) -> Any:
         row = await tokens.revoke_token(token_id)
     except tokens.TokenError as exc:
         return await error_response(404, "unknown token", str(exc))
-    forget_cached(f"t:{row.token_hash}")
+    await forget_cached(f"t:{row.token_hash}")
     log.info("api token revoked", token_id=token_id)
     return redirect("/operator#tokens", 303)

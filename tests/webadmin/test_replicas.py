@@ -1,0 +1,66 @@
+"""Two web processes on one PostgreSQL database: a logout or a token revoke on one is honoured at once
+by the other (its cached session/token rows are dropped through the bus, not after ROW_CACHE_SECONDS)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from webadmin.auth import ROW_CACHE_SECONDS
+
+from .conftest import ECHO, People
+from .test_api import operator_token
+
+
+async def _status_within(http: httpx.AsyncClient, url: str, want: int, seconds: float) -> int:
+    """GET ``url`` until it answers ``want`` or ``seconds`` pass; the last status."""
+    status = 0
+    for _ in range(int(seconds / 0.05)):
+        status = (await http.get(url)).status_code
+        if status == want:
+            break
+        await asyncio.sleep(0.05)
+    return status
+
+
+@pytest.fixture
+async def replicas(runtime_factory: Any, people: People, database_url: str) -> tuple[Any, Any]:
+    if not database_url.startswith("postgres"):
+        pytest.skip("web processes share sessions through PostgreSQL (LISTEN/NOTIFY); this run uses SQLite")
+    first = await runtime_factory(dict(ECHO), owners=[people.operator])
+    second = await runtime_factory(dict(ECHO), owners=[people.operator])
+    return first, second
+
+
+async def test_logout_on_one_process_ends_the_session_on_the_other_at_once(
+    replicas: tuple[Any, Any], people: People, web_login: Any
+) -> None:
+    first, second = replicas
+    client = await web_login(first, people.admin_a)
+    cookie = {"omo_session": client.http.cookies["omo_session"]}
+    async with httpx.AsyncClient(base_url=second.web_url, cookies=cookie) as other:
+        before = (await other.get("/api/v1/me")).status_code  # now cached on the second process
+
+        await client.form("/auth/logout")
+        after = await _status_within(other, "/api/v1/me", 401, ROW_CACHE_SECONDS / 2)
+
+    assert before == 200 and after == 401
+
+
+async def test_token_revoked_on_one_process_is_refused_by_the_other_at_once(
+    replicas: tuple[Any, Any], people: People, web_login: Any
+) -> None:
+    first, second = replicas
+    secret = await operator_token(first, people, web_login)
+    operator = await web_login(first, people.operator)
+    async with httpx.AsyncClient(base_url=second.web_url, headers={"Authorization": f"Bearer {secret}"}) as script:
+        before = (await script.get("/api/v1/me")).status_code
+
+        token_id = (await operator.get("/operator")).text.split("/operator/tokens/", 1)[1].split("/", 1)[0]
+        await operator.form(f"/operator/tokens/{token_id}/revoke")
+        after = await _status_within(script, "/api/v1/me", 401, ROW_CACHE_SECONDS / 2)
+
+    assert before == 200 and after == 401
