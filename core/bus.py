@@ -54,9 +54,13 @@ class Bus:
 
     def _on_terminated(self, _conn: Any) -> None:
         if self._url is not None:
-            task = asyncio.ensure_future(self._reconnect())
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._spawn(self._reconnect())
+
+    def _spawn(self, coro: Any) -> None:
+        """Run ``coro`` in the background, keeping a reference until it is done."""
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _reconnect(self) -> None:
         import asyncpg
@@ -95,9 +99,7 @@ class Bus:
             try:
                 result = handler(message.get("payload", {}))
                 if asyncio.iscoroutine(result):
-                    task = asyncio.ensure_future(result)
-                    self._pending.add(task)
-                    task.add_done_callback(self._pending.discard)
+                    self._spawn(result)
             except Exception:
                 log.exception("bus handler failed", topic=message.get("topic"))
 

@@ -100,7 +100,9 @@ async def retrying(op: Callable[[], Awaitable[T]], *, what: str, attempts: int =
     raise AssertionError("unreachable")
 
 
-_users: dict[str, int] = {}
+#: The database this process is connected to, and how many callers of :func:`connect` hold it.
+_url: str | None = None
+_holders = 0
 
 
 async def connect(database_url: str, plugin_models: dict[str, str], *, attempts: int = 5) -> dict[str, Any]:
@@ -109,13 +111,13 @@ async def connect(database_url: str, plugin_models: dict[str, str], *, attempts:
     Tortoise is process-wide: several runtimes in one process (tests, benchmarks) share one
     connection set when they use the same database, and must all call :func:`close`.
     """
+    global _url, _holders
     ensure_sqlite_dir(database_url)
     config = tortoise_config(database_url, plugin_models)
-    if _users:
-        current = next(iter(_users))
-        if current != database_url:
-            raise DatabaseError(f"this process already uses another database ({current.split('://')[0]})")
-        _users[database_url] += 1
+    if _url is not None:
+        if _url != database_url:
+            raise DatabaseError(f"this process already uses another database ({_url.split('://')[0]})")
+        _holders += 1
         return config
 
     async def init() -> None:
@@ -131,13 +133,13 @@ async def connect(database_url: str, plugin_models: dict[str, str], *, attempts:
         if isinstance(exc, OperationalError):
             raise DatabaseError(f"cannot open the database: {exc}") from exc
         raise
-    _users[database_url] = 1
+    _url, _holders = database_url, 1
     return config
 
 
 def in_use() -> bool:
     """Whether this process already holds a database connection set."""
-    return bool(_users)
+    return _url is not None
 
 
 async def _close() -> None:
@@ -149,11 +151,11 @@ async def _close() -> None:
 
 async def close() -> None:
     """Release this user's hold on the database; the last one closes the connections."""
-    for url in list(_users):
-        _users[url] -= 1
-        if _users[url] > 0:
-            return
-        del _users[url]
+    global _url, _holders
+    if _holders > 1:
+        _holders -= 1
+        return
+    _url, _holders = None, 0
     await _close()
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -21,6 +20,7 @@ import inspect
 import pkgutil
 import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,9 +146,16 @@ def _mark(module: ModuleType, hook: str) -> Any:
     return fn if fn is not None and hasattr(fn, "omo_impl") else None
 
 
-@functools.lru_cache(maxsize=4096)
+#: Parameter names per hook implementation; weak, so a reloaded plugin's old functions can go.
+_ACCEPTED: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
 def _accepted(fn: Any) -> frozenset[str]:
-    return frozenset(inspect.signature(fn).parameters)
+    try:
+        return _ACCEPTED[fn]
+    except KeyError:
+        names = _ACCEPTED[fn] = frozenset(inspect.signature(fn).parameters)
+        return names
 
 
 async def call_plugin_hook(module: ModuleType, hook: str, **kwargs: Any) -> Any:

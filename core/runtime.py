@@ -235,10 +235,12 @@ class Runtime:
             loop.set_exception_handler(handler)
 
     def settle_heap(self) -> None:
-        """With ``freeze_heap``: collect the garbage of start-up, then freeze what is left (see RunOptions)."""
+        """With ``freeze_heap``: thaw what an earlier call froze, collect the garbage (including frozen objects
+        dropped since, such as a guild cache replaced by a new READY), then freeze what is left (see RunOptions)."""
         if not self.options.freeze_heap:
             return
         started = time.perf_counter()
+        gc.unfreeze()
         gc.collect()
         gc.freeze()
         log.info("heap settled", frozen_objects=gc.get_freeze_count(), ms=round((time.perf_counter() - started) * 1000))

@@ -10,7 +10,6 @@ with :func:`core.migrator.make_migration`, so the plugin is ready for
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import importlib
 import importlib.util
@@ -18,17 +17,14 @@ import keyword
 import re
 import shutil
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from string import Template
-from typing import Any, TypeVar
 
 import structlog
 
 from core.errors import ConfigError
 
 log = structlog.get_logger("omo.scaffold")
-T = TypeVar("T")
 
 TEMPLATE_DIR = Path(__file__).parent / "scaffold_template"
 #: Lower-case identifier short enough to be a Discord command name (32 characters at most).
@@ -56,8 +52,9 @@ def validate_name(name: str, target_dir: Path) -> None:
         raise PluginNameError(f"{target_dir / name} already exists; choose another name or remove it")
     from core.plugin_host import discover
 
-    if name in discover():
-        raise PluginNameError(f"a plugin named {name!r} already exists ({discover()[name][0]})")
+    found = discover()
+    if name in found:
+        raise PluginNameError(f"a plugin named {name!r} already exists ({found[name][0]})")
 
 
 def import_path(target_dir: Path, name: str) -> str:
@@ -67,12 +64,8 @@ def import_path(target_dir: Path, name: str) -> str:
     ``__init__.py``) become the prefix, so the project's ``plugins/`` gives ``plugins.NAME`` and a
     plain folder gives ``NAME`` (importable once that folder is on ``sys.path``).
     """
-    parts = [name]
     folder = target_dir.resolve()
-    while (folder / "__init__.py").is_file() and folder.name.isidentifier() and folder.parent != folder:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts)
+    return ".".join((*folder.relative_to(package_root(folder)).parts, name))
 
 
 def package_root(target_dir: Path) -> Path:
@@ -98,20 +91,6 @@ def _write_files(name: str, package: Path, values: dict[str, str]) -> list[Path]
     return created
 
 
-def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to completion from sync code, also when an event loop is already running."""
-
-    def run() -> T:
-        return asyncio.run(factory())
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
 def _make_initial_migration(name: str, module: str, target_dir: Path) -> Path:
     from core.migrator import make_migration, migrations_root
 
@@ -123,9 +102,8 @@ def _make_initial_migration(name: str, module: str, target_dir: Path) -> Path:
         added = True
     before = set(sys.modules)
     try:
-        importlib.invalidate_caches()
         location = migrations_root(f"{module}.models")
-        path = _run(lambda: make_migration(name, f"{module}.models", location, "init"))
+        path = asyncio.run(make_migration(name, f"{module}.models", location, "init"))
     finally:
         if added:
             with contextlib.suppress(ValueError):

@@ -89,9 +89,11 @@ class WebMount:
         if blueprint.name != plugin:
             raise ValueError(f"the blueprint of plugin {plugin!r} must be named {plugin!r}, not {blueprint.name!r}")
         scratch = self._scratch_app()
-        scratch.register_blueprint(blueprint, url_prefix=mount_prefix(plugin))
-        staged = _collect(scratch, plugin)
-        self._reset_scratch(plugin)
+        try:
+            scratch.register_blueprint(blueprint, url_prefix=mount_prefix(plugin))
+            staged = _collect(scratch, plugin)
+        finally:  # also after a failed registration: the next staging of this plugin starts clean
+            self._reset_scratch(plugin)
         guard = self._guard_for(plugin)
         staged.keyed.setdefault("before_request_funcs", {}).setdefault(plugin, []).insert(0, guard)
         return staged
@@ -129,10 +131,9 @@ class WebMount:
         """What ``plugin`` has on the live app now (to restore on rollback)."""
         return _collect(self.app, plugin)
 
-    def swap(self, plugin: str, staged: Staged) -> Staged:
-        """Replace ``plugin``'s routes with ``staged``; return what was there before."""
+    def swap(self, plugin: str, staged: Staged) -> None:
+        """Replace ``plugin``'s routes with ``staged`` (:meth:`current` first, to keep what was there)."""
         app = self.app
-        previous = self.current(plugin)
         live = app.url_map
         # Rules stay compiled: the live ones are reused, the staged ones were compiled on the scratch
         # map. Only the matcher (cheap, no compiling) is rebuilt.
@@ -164,12 +165,7 @@ class WebMount:
         cache = getattr(app.jinja_env, "cache", None)
         if cache is not None:
             cache.clear()
-        return previous
 
-    def remove(self, plugin: str) -> Staged:
-        """Take ``plugin``'s routes off the app; return them."""
-        return self.swap(plugin, Staged(plugin))
-
-    def plugin_of_endpoint(self, endpoint: str | None) -> str | None:
-        """The plugin that owns ``endpoint`` (its blueprint name prefix)."""
-        return endpoint.split(".", 1)[0] if endpoint and "." in endpoint else None
+    def remove(self, plugin: str) -> None:
+        """Take ``plugin``'s routes off the app."""
+        self.swap(plugin, Staged(plugin))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from math import ceil
 from typing import TYPE_CHECKING, Any
@@ -65,33 +65,31 @@ def trusted_proxies(raw: str | None) -> list[ipaddress.IPv4Network | ipaddress.I
     return networks
 
 
-def secure_origin(
-    scheme: str, remote_addr: str | None, forwarded_proto: str | None, public_url: str, trusted: list[Any]
-) -> bool:
-    """Whether the browser reached us over https: directly, by the public URL, or via a trusted proxy saying so."""
-    if scheme in ("https", "wss") or public_url.startswith("https://"):
+def scope_is_secure(app: Quart, scope: Mapping[str, Any]) -> bool:
+    """Whether the browser reached us over https: directly, by the configured public URL, or through a
+    trusted proxy (``OMO_TRUSTED_PROXIES``) saying ``X-Forwarded-Proto: https``."""
+    runtime: Runtime = app.config["OMO_RUNTIME"]
+    if scope.get("scheme") in ("https", "wss") or (runtime.plugins_file.web.public_url or "").startswith("https://"):
         return True
-    if not forwarded_proto or forwarded_proto.split(",")[0].strip().lower() != "https":
+    trusted = app.config.get("OMO_TRUSTED_PROXIES", [])
+    if not trusted:  # a forwarded scheme counts only from a trusted proxy: don't look for it otherwise
         return False
+    forwarded = next((value for name, value in scope["headers"] if name == b"x-forwarded-proto"), b"")
+    if forwarded.split(b",")[0].strip().lower() != b"https":
+        return False
+    client = scope.get("client")
     try:
-        remote = ipaddress.ip_address(remote_addr or "")
+        remote = ipaddress.ip_address(client[0] if client else "")
     except ValueError:
         return False
     return any(remote in net for net in trusted)
 
 
 def is_secure_request() -> bool:
-    """Whether the current request came over https (see :func:`secure_origin`)."""
+    """Whether the current request came over https (see :func:`scope_is_secure`)."""
     cached: bool | None = g.get("omo_secure")
     if cached is None:
-        runtime: Runtime = current_app.config["OMO_RUNTIME"]
-        cached = g.omo_secure = secure_origin(
-            request.scheme,
-            request.remote_addr,
-            request.headers.get("X-Forwarded-Proto"),
-            runtime.plugins_file.web.public_url or "",
-            current_app.config.get("OMO_TRUSTED_PROXIES", []),
-        )
+        cached = g.omo_secure = scope_is_secure(current_app, request.scope)
     return cached
 
 
@@ -121,24 +119,6 @@ class HardenedResponses:
             counter = self._counters[status] = self.app.config["OMO_METRICS"][1].labels(status=str(status))
         counter.inc()
 
-    def _secure(self, scope: dict[str, Any]) -> bool:
-        runtime: Runtime = self.app.config["OMO_RUNTIME"]
-        trusted = self.app.config.get("OMO_TRUSTED_PROXIES", [])
-        forwarded = None
-        if trusted:  # a forwarded scheme counts only from a trusted proxy: don't look for it otherwise
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-proto":
-                    forwarded = value.decode("latin-1")
-                    break
-        client = scope.get("client")
-        return secure_origin(
-            scope.get("scheme", "http"),
-            client[0] if client else None,
-            forwarded,
-            runtime.plugins_file.web.public_url or "",
-            trusted,
-        )
-
     def harden(self, scope: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """``headers`` of a response to ``scope`` with the hardening headers a handler did not set itself."""
         present = set()
@@ -152,7 +132,7 @@ class HardenedResponses:
         for item in _RAW_HTML_HEADERS if html else _RAW_OTHER_HEADERS:
             if item[0] not in present:
                 out.append(item)
-        if b"strict-transport-security" not in present and self._secure(scope):
+        if b"strict-transport-security" not in present and scope_is_secure(self.app, scope):
             out.append((b"strict-transport-security", b"max-age=31536000"))
         if b"cache-control" not in present and (html or scope["path"].startswith(_NO_STORE_PATHS)):
             out.append((b"cache-control", b"no-store"))
@@ -178,18 +158,15 @@ class HardenedResponses:
 async def identity_key() -> str:
     """Rate-limit key: the login session, else the bearer token's hash, else the client address."""
     from webadmin.auth import bearer_secret, session_id_from_cookie
+    from webadmin.tokens import hash_token
 
     session_id = session_id_from_cookie()
-    secret = None if session_id else bearer_secret()
     if session_id:
-        key = "s:" + session_id
-    elif secret:
-        from webadmin.tokens import hash_token
-
-        key = "t:" + hash_token(secret)
-    else:
-        key = "a:" + (request.remote_addr or "?")
-    return key
+        return "s:" + session_id
+    secret = bearer_secret()
+    if secret:
+        return "t:" + hash_token(secret)
+    return await address_key()
 
 
 async def address_key() -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import discord
 import pytest
@@ -22,9 +24,37 @@ from core.testing.emulator import Emulator, Guild, Member, Role, point_discord_p
 log = structlog.get_logger(__name__)
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
+T = TypeVar("T")
 
 #: Heartbeat interval the test emulator announces: short, so heartbeats are exercised in every test.
 TEST_HEARTBEAT_MS = 1000
+
+
+# -- polling -------------------------------------------------------------------------------------------
+
+
+async def eventually(
+    check: Callable[[], T],
+    *,
+    timeout: float = 5.0,  # noqa: ASYNC109
+    interval: float = 0.02,
+    what: str = "condition",
+) -> T:
+    """Call ``check`` (a plain function) every ``interval`` seconds until it returns something truthy; return it.
+
+    For what arrives asynchronously (gateway events, other processes):
+    ``await eventually(lambda: runtime.bot.get_guild(g.id) is not None, what="the bot seeing the guild")``.
+    Raises ``AssertionError("<what> not reached within <timeout>s")`` when ``timeout`` passes first.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        await asyncio.sleep(interval)
 
 
 # -- emulator ------------------------------------------------------------------------------------------
@@ -160,8 +190,6 @@ TEST_DATABASE_ENV = "OMO_TEST_DATABASE_URL"
 async def database_url(tmp_path: Any) -> AsyncIterator[str]:
     """A fresh, empty database for one test: SQLite in ``tmp_path``, or PostgreSQL when
     ``OMO_TEST_DATABASE_URL`` is set (a database created for the test and dropped after)."""
-    import os
-
     from core.testing.scratch_database import scratch_postgres_database
 
     admin_url = os.environ.get(TEST_DATABASE_ENV)
@@ -397,20 +425,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium_executable() -> str | None:
+    """The system's Chromium (``chromium`` or ``chromium-browser`` on PATH), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium_missing() -> NoReturn:
+    """Skip the test for a missing Chromium, or fail it when ``OMO_REQUIRE_BROWSER`` is set."""
+    message = "chromium is not installed (apt-get install chromium); CI installs it"
+    if os.environ.get(REQUIRE_BROWSER_ENV):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Any]:
     """A headless Chromium (the system's ``chromium``, never a downloaded one) driven by Playwright.
 
     Skips when Chromium is not installed, unless ``OMO_REQUIRE_BROWSER`` is set (then it fails)."""
-    import os
-    import shutil
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium_executable()
     if executable is None:
-        message = "chromium is not installed (apt-get install chromium); CI installs it"
-        if os.environ.get(REQUIRE_BROWSER_ENV):
-            pytest.fail(message)
-        pytest.skip(message)
+        _chromium_missing()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -419,3 +454,16 @@ async def browser() -> AsyncIterator[Any]:
             yield instance
         finally:
             await instance.close()
+
+
+# -- markers -------------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip ``@pytest.mark.postgres`` tests without ``OMO_TEST_DATABASE_URL`` and ``@pytest.mark.browser`` tests
+    without Chromium (failing them instead when ``OMO_REQUIRE_BROWSER`` is set), before any fixture starts."""
+    if item.get_closest_marker("postgres") is not None and not os.environ.get(TEST_DATABASE_ENV):
+        pytest.skip(f"needs PostgreSQL: set {TEST_DATABASE_ENV} (e.g. postgres://postgres@127.0.0.1:5432/postgres)")
+    if item.get_closest_marker("browser") is not None and chromium_executable() is None:
+        _chromium_missing()

@@ -344,11 +344,12 @@ class ConfigCog(commands.Cog, name="config"):
             view = await self.service.view(interaction.guild_id, plugin)
         except ConfigServiceError:
             return []
+        directory = directory_of(interaction.guild)
         out = []
         for key, spec in view.specs.items():
             if current.lower() not in key.lower():
                 continue
-            shown = format_value(spec, view.values.get(key), directory_of(interaction.guild))
+            shown = format_value(spec, view.values.get(key), directory)
             out.append(_choice(f"{key} = {shown} ({spec.expected()})", key))
         return out[:25]
 
@@ -373,25 +374,22 @@ class ConfigCog(commands.Cog, name="config"):
                 head, typed = current.rsplit(",", 1)
                 head += ", "
             typed = typed.strip()
-        candidates = self._candidates(target, typed, interaction.guild)
+        directory = directory_of(interaction.guild) if target.kind in ("channel", "role") else None
+        candidates = self._candidates(target, typed, directory)
         if spec.optional and "none".startswith(typed.lower()):
             candidates.append(("none", "none"))
         return [_choice(head + label, head + value) for label, value in candidates][:25]
 
-    def _candidates(self, spec: FieldSpec, typed: str, guild: discord.Guild | None) -> list[tuple[str, str]]:
+    def _candidates(self, spec: FieldSpec, typed: str, directory: Directory | None) -> list[tuple[str, str]]:
         low = typed.lower().lstrip("#@")
         if spec.kind == "bool":
             return [(w, w) for w in ("yes", "no") if w.startswith(low)]
         if spec.kind == "choice":
             return [(str(c), str(c)) for c in spec.choices if low in str(c).lower()]
-        if spec.kind == "channel" and guild is not None:
-            return [
-                (f"#{c.name}", str(c.id))
-                for c in guild.channels
-                if not isinstance(c, discord.CategoryChannel) and low in c.name.lower()
-            ]
-        if spec.kind == "role" and guild is not None:
-            return [(f"@{r.name}", str(r.id)) for r in guild.roles if not r.is_default() and low in r.name.lower()]
+        if spec.kind in ("channel", "role") and directory is not None:
+            sigil = "#" if spec.kind == "channel" else "@"
+            entries = directory.entries(spec.kind)
+            return [(f"{sigil}{name}", str(ident)) for ident, name in entries if low in name.lower()]
         if spec.kind == "timezone":
             return [(n, n) for n in timezone_names(typed)][:25]
         if spec.kind == "duration":

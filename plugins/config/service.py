@@ -38,7 +38,6 @@ log = structlog.get_logger("omo.plugins.config")
 TOPIC = "config.changed"
 EXPORT_FORMAT = "omo-config"
 EXPORT_VERSION = 1
-SOURCES = ("command", "web", "api", "import", "revert", "system")
 MAX_AGE_SHARED = 300.0
 
 
@@ -81,10 +80,14 @@ class FieldError:
     expected: str = ""
     plugin: str = ""
 
+    @property
+    def message(self) -> str:
+        """The problem and what is expected, without the key ("problem — expected ...")."""
+        return f"{self.problem} — expected {self.expected}" if self.expected else self.problem
+
     def __str__(self) -> str:
         where = f"{self.plugin}.{self.key}" if self.plugin else self.key
-        tail = f" — expected {self.expected}" if self.expected else ""
-        return f"`{where}`: {self.problem}{tail}"
+        return f"`{where}`: {self.message}"
 
 
 class SettingsInvalid(ConfigServiceError):
@@ -98,7 +101,7 @@ class SettingsInvalid(ConfigServiceError):
         """``{key: "problem — expected ..."}`` for forms and the API (first error of each key)."""
         out: dict[str, str] = {}
         for err in self.errors:
-            out.setdefault(err.key, f"{err.problem} — expected {err.expected}" if err.expected else err.problem)
+            out.setdefault(err.key, err.message)
         return out
 
 
@@ -329,7 +332,10 @@ class ConfigService:
 
     @staticmethod
     async def _read_row(guild_id: int, plugin: str) -> dict[str, Any]:
-        row = await GuildSettings.get_or_none(guild_id=guild_id, plugin=plugin)
+        return ConfigService._row_values(await GuildSettings.get_or_none(guild_id=guild_id, plugin=plugin))
+
+    @staticmethod
+    def _row_values(row: GuildSettings | None) -> dict[str, Any]:
         return dict(row.values) if row is not None and isinstance(row.values, dict) else {}
 
     async def view(self, guild_id: int, plugin: str) -> PluginView:
@@ -502,7 +508,7 @@ class ConfigService:
                     .first()
                 )
                 rows[plugin] = row
-                current = dict(row.values) if row is not None and isinstance(row.values, dict) else {}
+                current = self._row_values(row)
                 model = self.model(plugin)
                 current = {k: v for k, v in current.items() if k in model.model_fields}
                 old_model = self._build(guild_id, plugin, model, self._runtime.host.defaults_of(plugin), current)

@@ -19,7 +19,7 @@ import enum
 import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -81,7 +81,6 @@ class FieldSpec:
     min_length: int | None = None
     max_length: int | None = None
     native: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     # -------------------------------------------------------------- describing
     def range_text(self) -> str:
@@ -234,7 +233,7 @@ def _describe(name: str, annotation: Any, metadata: list[Any], omo_type: str | N
             item=item,
             optional=optional,
             native="list",
-            **{k: v for k, v in spec.items() if k in ("label", "description", "min_length", "max_length", "extra")},
+            **{k: v for k, v in spec.items() if k in ("label", "description", "min_length", "max_length")},
         )
     if origin is typing.Literal:
         return FieldSpec(
@@ -284,7 +283,6 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
         str(omo_type) if omo_type else None,
         label=label,
         description=info.description or "",
-        extra=dict(extra),
     )
 
 

@@ -131,13 +131,6 @@ class RevertOut(BaseModel):
     changes: list[ChangeOut]
 
 
-class ErrorItem(BaseModel):
-    """One refused field."""
-
-    field: str
-    message: str
-
-
 class ErrorOut(BaseModel):
     """An error: a short reason and details."""
 
@@ -156,7 +149,6 @@ class Widget:
     value: str
     selected: list[str]
     options: list[tuple[str, str]]
-    current: str
     default: str
     overridden: bool
     error: str | None
@@ -175,8 +167,6 @@ DURATION_PATTERN = r"\s*(\d+(\.\d+)?\s*[wdhmsWDHMS]?\s*)+"
 def _number(value: Any) -> str | None:
     if value is None:
         return None
-    if hasattr(value, "total_seconds"):
-        return str(value.total_seconds())
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
@@ -196,7 +186,6 @@ def build_widgets(
             value=text,
             selected=[],
             options=[],
-            current=format_value(spec, stored, directory),
             default=format_value(spec, view.defaults.get(key), directory),
             overridden=key in view.overridden,
             error=errors.get(key),
@@ -208,8 +197,8 @@ def build_widgets(
         elif spec.kind in ("int", "float"):
             w.input_type = "number"
             w.step = "1" if spec.kind == "int" else "any"
-            w.min = _number(spec.ge if spec.ge is not None else None)
-            w.max = _number(spec.le if spec.le is not None else None)
+            w.min = _number(spec.ge)
+            w.max = _number(spec.le)
         elif spec.kind == "time":
             w.input_type = "time"
         elif spec.kind == "duration":
@@ -263,12 +252,24 @@ def _settings_out(view: PluginView) -> PluginSettingsOut:
 
 
 def _invalid(exc: SettingsInvalid) -> tuple[dict[str, Any], int]:
-    detail = [{"field": e.key, "message": str(e).split(": ", 1)[-1].strip()} for e in exc.errors]
+    detail = [{"field": e.key, "message": e.message} for e in exc.errors]
     return {"error": "invalid settings", "detail": detail}, 400
 
 
+def _plain(exc: Exception) -> str:
+    """The error's message without Discord's backticks (for pages and the API)."""
+    return str(exc).replace("`", "")
+
+
 def _not_found(exc: ConfigServiceError) -> tuple[dict[str, Any], int]:
-    return {"error": "not found", "detail": str(exc).replace("`", "")}, 404
+    return {"error": "not found", "detail": _plain(exc)}, 404
+
+
+def _missing(exc: UnknownPlugin | UnsupportedSettings) -> tuple[dict[str, Any], int]:
+    """404 for a plugin that is not running, 409 for settings the config plugin cannot edit."""
+    if isinstance(exc, UnknownPlugin):
+        return _not_found(exc)
+    return {"error": "settings not editable", "detail": _plain(exc)}, 409
 
 
 def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) -> Blueprint:
@@ -296,7 +297,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
                 cards.append(
                     {
                         "name": name,
-                        "error": str(exc).replace("`", ""),
+                        "error": _plain(exc),
                         "enabled": True,
                         "fields": 0,
                         "changed": 0,
@@ -335,7 +336,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
         try:
             view = await svc.view(guild_id, name)
         except (UnknownPlugin, UnsupportedSettings) as exc:
-            body = await render_template("config/missing.html", guild_id=guild_id, message=str(exc).replace("`", ""))
+            body = await render_template("config/missing.html", guild_id=guild_id, message=_plain(exc))
             return body, 404 if isinstance(exc, UnknownPlugin) else 409
         d = directory(guild_id)
         history = await svc.history(guild_id, name, limit=20)
@@ -423,7 +424,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
             body = await render_template("config/missing.html", guild_id=guild_id, message=str(exc))
             return body, 404
         except ConfigServiceError as exc:
-            body = await render_template("config/missing.html", guild_id=guild_id, message=str(exc).replace("`", ""))
+            body = await render_template("config/missing.html", guild_id=guild_id, message=_plain(exc))
             return body, 400
         return redirect(target + ("?saved=reverted" if back else ""), 303)
 
@@ -448,10 +449,8 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
         """One plugin's settings: values, which are overridden here, defaults and the schema of each field."""
         try:
             return _settings_out(await service().view(guild_id, name))
-        except UnknownPlugin as exc:
-            return _not_found(exc)
-        except UnsupportedSettings as exc:
-            return {"error": "settings not editable", "detail": str(exc).replace("`", "")}, 409
+        except (UnknownPlugin, UnsupportedSettings) as exc:
+            return _missing(exc)
 
     @bp.patch("/api/settings/<name>")
     @validate_request(SettingsPatch)
@@ -468,10 +467,8 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
             view = await svc.view(guild_id, name)
         except SettingsInvalid as exc:
             return _invalid(exc)
-        except UnknownPlugin as exc:
-            return _not_found(exc)
-        except UnsupportedSettings as exc:
-            return {"error": "settings not editable", "detail": str(exc).replace("`", "")}, 409
+        except (UnknownPlugin, UnsupportedSettings) as exc:
+            return _missing(exc)
         return PatchOut(changes=[_change_out(c) for c in changes], settings=_settings_out(view))
 
     @bp.delete("/api/settings/<name>/<key>")
@@ -486,10 +483,8 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
             view = await svc.view(guild_id, name)
         except SettingsInvalid as exc:
             return {"error": "unknown setting", "detail": [{"field": key, "message": str(exc.errors[0])}]}, 404
-        except UnknownPlugin as exc:
-            return _not_found(exc)
-        except UnsupportedSettings as exc:
-            return {"error": "settings not editable", "detail": str(exc).replace("`", "")}, 409
+        except (UnknownPlugin, UnsupportedSettings) as exc:
+            return _missing(exc)
         return PatchOut(changes=[_change_out(c) for c in changes], settings=_settings_out(view))
 
     @bp.get("/api/history")
@@ -513,7 +508,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
         except SettingsInvalid as exc:
             return _invalid(exc)
         except UnknownPlugin as exc:
-            return {"error": "plugin not running", "detail": str(exc).replace("`", "")}, 400
+            return {"error": "plugin not running", "detail": _plain(exc)}, 400
         return RevertOut(changes=[_change_out(c) for c in changes])
 
     return bp

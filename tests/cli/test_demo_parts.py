@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
 import tomllib
@@ -23,6 +22,7 @@ from core.environment import Environment
 from core.plugin_host import discover
 from core.testing.emulator import Emulator
 from core.testing.emulator import permissions as perms
+from core.testing.pytest_plugin import eventually
 
 
 @pytest.fixture
@@ -95,7 +95,16 @@ def test_simulated_members_leave_admin_only_commands_alone() -> None:
 async def test_simulated_members_chat_and_run_every_command_without_failing(emulator: Emulator, runtime: Any) -> None:
     world = build_world(emulator, members=3)
     await emulator.flush()
-    await asyncio.sleep(0.3)
+
+    def bot_sees_the_world() -> bool:
+        seen = runtime.bot.get_guild(world.guild.id)
+        return (
+            seen is not None
+            and all(seen.get_channel(c.id) is not None for c in world.text_channels)
+            and all(seen.get_member(m.user_id) is not None for m in world.members)
+        )
+
+    await eventually(bot_sees_the_world, what="the bot seeing the demo guild, its channels and members")
     simulator = Simulator(emulator, world, random.Random(7))
 
     await simulator.act(0)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import pytest
 
 from core.testing.emulator import Guild
-from core.testing.pytest_plugin import TEST_DATABASE_ENV
 from plugins.config.service import Actor
 from tests.config.helpers import ECHO, count_queries, service
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get(TEST_DATABASE_ENV),
-    reason="needs PostgreSQL (LISTEN/NOTIFY between processes); SQLite serves one process only",
-)
+pytestmark = pytest.mark.postgres  # LISTEN/NOTIFY between processes; SQLite serves one process only
 
 
 async def test_a_change_in_one_runtime_is_read_in_the_other_within_a_second(runtime_factory: Any, guild: Guild) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import eventually
 
 ECHO = {"echo": {"module": "tests.sample_plugins.echo"}}
 
@@ -21,7 +22,7 @@ async def test_command_refused_in_guild_where_plugin_disabled_and_served_in_othe
     emulator: Emulator, runtime: Any, guild: Any
 ) -> None:
     other = emulator.create_guild("Other")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: runtime.bot.get_guild(other.id) is not None, what="the bot seeing the new guild")
     alice = emulator.create_member(guild, "alice")
     bob = emulator.create_member(other, "bob")
     await runtime.gate.set_enabled(guild.id, "echo", False, actor_id=alice.id)
@@ -35,7 +36,7 @@ async def test_command_refused_in_guild_where_plugin_disabled_and_served_in_othe
 
 async def test_listener_runs_only_where_plugin_enabled(emulator: Emulator, runtime: Any, guild: Any) -> None:
     other = emulator.create_guild("Other")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: runtime.bot.get_guild(other.id) is not None, what="the bot seeing the new guild")
     alice = emulator.create_member(guild, "alice")
     bob = emulator.create_member(other, "bob")
     await runtime.gate.set_enabled(guild.id, "echo", False)

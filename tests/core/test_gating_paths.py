@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import eventually
 from tests.sample_plugins import echo
 
 ECHO = {"echo": {"module": "tests.sample_plugins.echo"}}
@@ -35,7 +36,7 @@ async def test_prefix_command_refused_where_plugin_disabled(emulator: Emulator, 
 
 async def test_per_guild_job_runs_only_for_enabled_guilds(emulator: Emulator, runtime: Any, guild: Any) -> None:
     other = emulator.create_guild("Other")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: runtime.bot.get_guild(other.id) is not None, what="the bot seeing the new guild")
     await runtime.gate.set_enabled(guild.id, "echo", False)
     echo.events.clear()
     await asyncio.sleep(0.3)

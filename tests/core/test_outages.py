@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
 
 from core.models import GuildPluginState
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import TEST_DATABASE_ENV
 
 ECHO = {"echo": {"module": "tests.sample_plugins.echo"}}
 
@@ -50,13 +52,12 @@ async def test_readyz_reports_gateway_down_then_up(emulator: Emulator, runtime: 
     assert down["ok"] is False and down["gateway"]["ok"] is False and down["database"]["ok"] is True
 
 
+@pytest.mark.postgres  # the test terminates the server-side connections
 async def test_switch_written_after_postgres_drops_every_connection(runtime: Any, database_url: str) -> None:
-    if not database_url.startswith("postgres"):
-        pytest.skip("needs PostgreSQL: the test terminates the server-side connections")
     import asyncpg
 
     name = database_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(database_url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres")
+    admin = await asyncpg.connect(os.environ[TEST_DATABASE_ENV].replace("postgres://", "postgresql://", 1))
     try:
         killed = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"

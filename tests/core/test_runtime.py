@@ -197,11 +197,10 @@ async def test_settings_defaults_from_plugins_toml_reach_the_plugin(
     assert answer.content == "~x~x"
 
 
+@pytest.mark.postgres  # cross-process switches travel by PostgreSQL LISTEN/NOTIFY
 async def test_plugin_switch_reaches_another_process_through_postgres(
-    runtime_factory: Any, plugin_writer: PluginWriter, database_url: str
+    runtime_factory: Any, plugin_writer: PluginWriter
 ) -> None:
-    if not database_url.startswith("postgres"):
-        pytest.skip("cross-process switches travel by PostgreSQL LISTEN/NOTIFY; this run uses SQLite")
     module = plugin_writer.write("dyn")
     first = await runtime_factory({"dyn": section(module)}, connect=False)
     second = await runtime_factory({"dyn": section(module)}, connect=False)

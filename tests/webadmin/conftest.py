@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from core.testing.emulator import Emulator, Guild
@@ -49,3 +50,24 @@ def people(emulator: Emulator, guild: Guild) -> People:
 def omo_owners(people: People) -> list[int]:
     """The operator of the web admin tests."""
     return [people.operator]
+
+
+# -- API tokens (plain helpers: import them from .conftest) ---------------------------------------------
+
+
+async def operator_token(runtime: Any, people: People, web_login: Any, name: str = "script") -> str:
+    """Create an API token on the operator page and read it from the page (shown once)."""
+    operator = await web_login(runtime, people.operator)
+    created = await operator.form("/operator/tokens", {"name": name})
+    assert created.status_code == 201
+    return created.text.split('id="new-token">', 1)[1].split("<", 1)[0]
+
+
+def bearer(runtime: Any, secret: str) -> httpx.AsyncClient:
+    """An HTTP client for ``runtime``'s dashboard sending ``secret`` as its bearer token (no cookie)."""
+    return httpx.AsyncClient(base_url=runtime.web_url, headers={"Authorization": f"Bearer {secret}"})
+
+
+def token_id(page_text: str) -> str:
+    """The id of the (first) token listed on the operator page, from its ``/operator/tokens/<id>/`` links."""
+    return page_text.split("/operator/tokens/", 1)[1].split("/", 1)[0]

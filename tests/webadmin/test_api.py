@@ -11,7 +11,7 @@ import pytest
 
 from core.testing.emulator import Emulator
 
-from .conftest import ECHO, People
+from .conftest import ECHO, People, bearer, operator_token, token_id
 
 PLUGINS = {"echo": {"module": "tests.sample_plugins.echo"}, "apiplug": {"module": "tests.webadmin.apiplug"}}
 
@@ -19,18 +19,6 @@ PLUGINS = {"echo": {"module": "tests.sample_plugins.echo"}, "apiplug": {"module"
 @pytest.fixture
 def omo_plugins() -> dict[str, dict[str, Any]]:
     return dict(PLUGINS)
-
-
-async def operator_token(runtime: Any, people: People, web_login: Any, name: str = "script") -> str:
-    """Create an API token on the operator page and read it from the page (shown once)."""
-    operator = await web_login(runtime, people.operator)
-    created = await operator.form("/operator/tokens", {"name": name})
-    assert created.status_code == 201
-    return created.text.split('id="new-token">', 1)[1].split("<", 1)[0]
-
-
-def bearer(runtime: Any, secret: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=runtime.web_url, headers={"Authorization": f"Bearer {secret}"})
 
 
 async def test_me_and_guilds_for_a_logged_in_admin(runtime: Any, people: People, web_login: Any) -> None:
@@ -156,8 +144,8 @@ async def test_bearer_token_reads_and_reloads_and_is_refused_after_revoke(
     async with bearer(runtime, secret) as script:
         me = await script.get("/api/v1/me")
         reload = await script.post("/api/v1/operator/plugins/echo/reload")
-        token_id = (await operator.get("/operator")).text.split("/operator/tokens/", 1)[1].split("/", 1)[0]
-        revoked = await operator.form(f"/operator/tokens/{token_id}/revoke")
+        listed = token_id((await operator.get("/operator")).text)
+        revoked = await operator.form(f"/operator/tokens/{listed}/revoke")
         after = await script.get("/api/v1/me")
 
     assert me.json()["via"] == "token" and me.json()["operator"] is True

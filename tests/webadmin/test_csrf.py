@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import People
+from .conftest import People, bearer, operator_token
 
 
 async def test_switch_form_without_csrf_token_is_refused_and_changes_nothing(
@@ -61,11 +61,9 @@ async def test_the_token_is_on_every_page_as_meta_and_in_forms(runtime: Any, peo
 async def test_bearer_token_requests_without_cookie_need_no_csrf_token(
     runtime: Any, people: People, web_login: Any
 ) -> None:
-    operator = await web_login(runtime, people.operator)
-    created = await operator.form("/operator/tokens", {"name": "script"})
-    secret = created.text.split('id="new-token">', 1)[1].split("<", 1)[0]
+    secret = await operator_token(runtime, people, web_login)
 
-    async with httpx.AsyncClient(base_url=runtime.web_url, headers={"Authorization": f"Bearer {secret}"}) as script:
+    async with bearer(runtime, secret) as script:
         answer = await script.put(f"/api/v1/guilds/{people.guild_a.id}/plugins/echo", json={"enabled": False})
 
     assert answer.status_code == 200

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import eventually
 
 from .conftest import People
 
@@ -16,15 +16,6 @@ from .conftest import People
 @pytest.fixture
 def omo_plugins() -> dict[str, dict[str, Any]]:
     return {"echo": {"module": "tests.sample_plugins.echo"}, "apiplug": {"module": "tests.webadmin.apiplug"}}
-
-
-async def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    """Poll ``condition`` until it holds (gateway events arrive asynchronously)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 def guild_urls(guild_id: int) -> list[tuple[str, str]]:
@@ -129,9 +120,9 @@ async def test_a_guild_the_bot_is_not_in_is_offered_as_an_invite(
     runtime: Any, emulator: Emulator, people: People, web_login: Any
 ) -> None:
     foreign = emulator.create_guild("No Bot Here", owner=emulator.world.users[people.admin_a])
-    await wait_for(lambda: runtime.bot.get_guild(foreign.id) is not None)
+    await eventually(lambda: runtime.bot.get_guild(foreign.id) is not None, what="the bot seeing the guild")
     await runtime.bot.get_guild(foreign.id).leave()
-    await wait_for(lambda: runtime.bot.get_guild(foreign.id) is None)
+    await eventually(lambda: runtime.bot.get_guild(foreign.id) is None, what="the bot leaving the guild")
     client = await web_login(runtime, people.admin_a)
 
     picker = await client.get("/guilds")

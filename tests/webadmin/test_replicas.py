@@ -11,8 +11,9 @@ import pytest
 
 from webadmin.auth import ROW_CACHE_SECONDS
 
-from .conftest import ECHO, People
-from .test_api import operator_token
+from .conftest import ECHO, People, bearer, operator_token, token_id
+
+pytestmark = pytest.mark.postgres  # web processes share sessions through PostgreSQL (LISTEN/NOTIFY)
 
 
 async def _status_within(http: httpx.AsyncClient, url: str, want: int, seconds: float) -> int:
@@ -27,9 +28,7 @@ async def _status_within(http: httpx.AsyncClient, url: str, want: int, seconds: 
 
 
 @pytest.fixture
-async def replicas(runtime_factory: Any, people: People, database_url: str) -> tuple[Any, Any]:
-    if not database_url.startswith("postgres"):
-        pytest.skip("web processes share sessions through PostgreSQL (LISTEN/NOTIFY); this run uses SQLite")
+async def replicas(runtime_factory: Any, people: People) -> tuple[Any, Any]:
     first = await runtime_factory(dict(ECHO), owners=[people.operator])
     second = await runtime_factory(dict(ECHO), owners=[people.operator])
     return first, second
@@ -56,11 +55,11 @@ async def test_token_revoked_on_one_process_is_refused_by_the_other_at_once(
     first, second = replicas
     secret = await operator_token(first, people, web_login)
     operator = await web_login(first, people.operator)
-    async with httpx.AsyncClient(base_url=second.web_url, headers={"Authorization": f"Bearer {secret}"}) as script:
+    async with bearer(second, secret) as script:
         before = (await script.get("/api/v1/me")).status_code
 
-        token_id = (await operator.get("/operator")).text.split("/operator/tokens/", 1)[1].split("/", 1)[0]
-        await operator.form(f"/operator/tokens/{token_id}/revoke")
+        listed = token_id((await operator.get("/operator")).text)
+        await operator.form(f"/operator/tokens/{listed}/revoke")
         after = await _status_within(script, "/api/v1/me", 401, ROW_CACHE_SECONDS / 2)
 
     assert before == 200 and after == 401

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cdn import ATTACHMENT_SIZE_LIMIT
 from .state import (
     THREAD_TYPES,
     VOICE_TYPES,
@@ -446,7 +447,7 @@ def interaction(world: World, inter: Interaction, *, message_payload: dict[str, 
         "locale": "en-US",
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(inter.guild_id)} if inter.guild_id else {"1": str(inter.user_id)},
-        "attachment_size_limit": 10 * 1024 * 1024,
+        "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
     }
     if inter.guild_id is not None:
         guild = world.guilds[inter.guild_id]
