@@ -96,6 +96,11 @@ class OmoTree(app_commands.CommandTree["OmoBot"]):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Wait for any reload swap, bind log context, refuse commands of plugins disabled in the guild."""
         runtime = self.client.runtime
+        if not self.client.accepting:  # stopping: refuse, as a closed gateway would
+            return False
+        current = asyncio.current_task()
+        if current is not None:  # the tree's invoker task: stop() waits for it like for event handlers
+            self.client.track(current)
         await runtime.host.barrier.wait()
         if interaction.type not in (discord.InteractionType.application_command, discord.InteractionType.autocomplete):
             return True
@@ -152,6 +157,7 @@ class OmoBot(commands.AutoShardedBot):
         self.runtime = runtime
         self._held: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
+        self.accepting = True
         self.add_check(self._gate_check)
 
     @property
@@ -169,7 +175,10 @@ class OmoBot(commands.AutoShardedBot):
 
     # ----------------------------------------------------------------- events
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
-        """Hold events during a reload swap; run plugin listeners only where the plugin is enabled."""
+        """Hold events during a reload swap; run plugin listeners only where the plugin is enabled; drop
+        events once the process is stopping."""
+        if not self.accepting:
+            return
         if not self.runtime.host.barrier.is_open:
             self._held.append((event_name, args, kwargs))
             return
@@ -210,9 +219,17 @@ class OmoBot(commands.AutoShardedBot):
         self, coro: Callable[..., Coroutine[Any, Any, Any]], event_name: str, *args: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
         task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self.track(task)
+        return task
+
+    def stop_accepting(self) -> None:
+        """Shutdown: take no new events or app commands (the gateway and HTTP stay up for work in flight)."""
+        self.accepting = False
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Count ``task`` as work in flight that :meth:`drain` waits for."""
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
-        return task
 
     async def drain(self, timeout: float) -> int:  # noqa: ASYNC109
         """Wait up to ``timeout`` seconds for running event handlers and commands; return how many were left."""

@@ -375,13 +375,17 @@ class Runtime:
         """Stop accepting work, finish in-flight writes, close gateway, web and database."""
         self._stopping.set()
         log.info("runtime stopping")
-        await self.scheduler.shutdown(grace=4.0)
-        if self.bot is not None:
-            with contextlib.suppress(Exception):
-                await self.bot.close()  # no new events or commands from here on
-            left = await self.bot.drain(timeout=3.0)  # in-flight handlers finish their writes
+        if self.bot is None:
+            await self.scheduler.shutdown()
+        else:
+            # no new events or commands from here on; running jobs, handlers and commands finish their
+            # writes (and replies: the connection to Discord stays open until they are done or late)
+            self.bot.stop_accepting()
+            _, left = await asyncio.gather(self.scheduler.shutdown(), self.bot.drain(timeout=4.0))
             if left:
                 log.warning("handlers still running at shutdown", count=left)
+            with contextlib.suppress(Exception):
+                await self.bot.close()
             with contextlib.suppress(Exception):
                 await self.host.stop_all()
         self._web_shutdown.set()

@@ -16,6 +16,7 @@ from core.errors import DatabaseError
 from core.plugin_host import PluginState
 from core.runtime import RunOptions, Runtime
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import eventually
 from tests.core import probe
 from tests.core.conftest import PluginWriter, section
 
@@ -294,3 +295,73 @@ async def test_freeze_heap_freezes_what_start_up_left(runtime_factory: Any) -> N
 
     assert not plain.options.freeze_heap and after_plain == 0
     assert frozen.options.freeze_heap and after_frozen > 10_000
+
+
+SLOW_LISTENER_PLUGIN = """
+import asyncio
+import discord
+from discord import app_commands
+from discord.ext import commands
+from core.plugin import PluginContext, PluginInfo, hookimpl
+from tests.core import probe
+
+
+class Slow(commands.Cog):
+    @app_commands.command(name="slowcmd", description="answers slowly")
+    async def slowcmd(self, interaction: discord.Interaction) -> None:
+        probe.record("command-start")
+        await asyncio.sleep(0.4)
+        await interaction.response.send_message("done slowly")
+
+    @commands.Cog.listener()
+    async def on_message(self, message) -> None:
+        if message.author.bot or message.content != "slow":
+            return
+        probe.record("handler-start")
+        await asyncio.sleep(0.4)
+        await message.channel.send("finished")  # the reply still reaches Discord while the process stops
+        probe.record("handler-end")
+
+
+@hookimpl
+def omo_plugin_info():
+    return PluginInfo(version="1", intents=("message_content",))
+
+
+@hookimpl
+def omo_cogs(plugin: PluginContext):
+    return [Slow()]
+"""
+
+
+async def test_stop_lets_a_running_event_handler_finish_and_reply(
+    emulator: Emulator, guild: Any, runtime_factory: Any, plugin_writer: PluginWriter
+) -> None:
+    package = plugin_writer.root / "dyn_slowlistener"
+    package.mkdir()
+    (package / "__init__.py").write_text(SLOW_LISTENER_PLUGIN)
+    runtime = await runtime_factory({"slowlistener": section("dyn_slowlistener")})
+    member = emulator.create_member(guild, "sam")
+    await emulator.send_message(member, emulator.general(guild), "slow")
+    await eventually(lambda: probe.of("handler-start"), what="the listener starting")
+
+    await asyncio.wait_for(runtime.stop(), 10)
+
+    assert probe.of("handler-end")
+    assert [m["content"] for m in emulator.messages(emulator.general(guild))][-1] == "finished"
+
+
+async def test_stop_lets_a_running_app_command_answer(
+    emulator: Emulator, guild: Any, runtime_factory: Any, plugin_writer: PluginWriter
+) -> None:
+    package = plugin_writer.root / "dyn_slowlistener"
+    package.mkdir()
+    (package / "__init__.py").write_text(SLOW_LISTENER_PLUGIN)
+    runtime = await runtime_factory({"slowlistener": section("dyn_slowlistener")})
+    member = emulator.create_member(guild, "sam")
+    answer = asyncio.ensure_future(emulator.invoke(member, emulator.general(guild), "slowcmd"))
+    await eventually(lambda: probe.of("command-start"), what="the command starting")
+
+    await asyncio.wait_for(runtime.stop(), 10)
+
+    assert (await answer).content == "done slowly"
