@@ -14,15 +14,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.errors import OmoError
+from core.plugin import is_guild_admin
 from core.plugin_host import PluginState
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
-
-
-def _is_guild_admin(interaction: discord.Interaction) -> bool:
-    perms = getattr(interaction.user, "guild_permissions", None)
-    return bool(perms and (perms.manage_guild or perms.administrator))
 
 
 class CoreCommands(commands.Cog, name="omo"):
@@ -57,7 +53,7 @@ class CoreCommands(commands.Cog, name="omo"):
     @plugins.command(name="list", description="Plugins and whether each is on in this server")
     async def plugins_list(self, interaction: discord.Interaction) -> None:
         """Every plugin with its process state and its switch in this guild."""
-        if not (_is_guild_admin(interaction) or self.runtime.is_operator(interaction.user.id)):
+        if not (is_guild_admin(interaction) or self.runtime.is_operator(interaction.user.id)):
             raise app_commands.CheckFailure("You need the Manage Server permission to see the plugin switches.")
         assert interaction.guild_id is not None
         lines = []
@@ -72,7 +68,7 @@ class CoreCommands(commands.Cog, name="omo"):
         await interaction.response.send_message("\n".join(lines) or "No plugins.", ephemeral=True)
 
     async def _switch(self, interaction: discord.Interaction, plugin: str, enabled: bool) -> None:
-        if not _is_guild_admin(interaction):
+        if not is_guild_admin(interaction):
             raise app_commands.CheckFailure("You need the Manage Server permission to switch plugins.")
         assert interaction.guild_id is not None
         if self.runtime.host.loaded(plugin) is None:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import structlog
 import tomlkit
 
-from core.environment import Environment
+from core.environment import Environment, default_database_url
 from core.errors import ConfigError, OmoError
 from core.logging import register_secret
 from core.plugin_host import discover
@@ -166,8 +166,7 @@ def check_port_free(port: int, host: str = "127.0.0.1") -> None:
 
 def demo_database_url(env: Environment) -> str:
     """DATABASE_URL when set explicitly, else a demo SQLite file beside (never inside) the real one."""
-    default = f"sqlite://{env.data_dir / 'omo.sqlite3'}"
-    if os.environ.get("DATABASE_URL") and env.database_url != default:
+    if os.environ.get("DATABASE_URL") and env.database_url != default_database_url(env.data_dir):
         return env.database_url
     return f"sqlite://{env.data_dir / 'demo.sqlite3'}"
 

@@ -24,6 +24,11 @@ def _int_list(name: str, raw: str) -> list[int]:
         raise ConfigError(f"{name} must be a comma-separated list of Discord user ids, got {raw!r}") from None
 
 
+def default_database_url(data_dir: Path) -> str:
+    """The SQLite database used when DATABASE_URL is not set."""
+    return f"sqlite://{data_dir / 'omo.sqlite3'}"
+
+
 @dataclass(frozen=True)
 class Environment:
     """What the process reads from ``os.environ`` (see docs/operators.md for each variable)."""
@@ -45,7 +50,7 @@ class Environment:
         """Read and check the environment; raise :class:`ConfigError` on a malformed value."""
         env = dict(os.environ if environ is None else environ)
         data_dir = Path(env.get("OMO_DATA_DIR", ".omo"))
-        database_url = env.get("DATABASE_URL") or f"sqlite://{data_dir / 'omo.sqlite3'}"
+        database_url = env.get("DATABASE_URL") or default_database_url(data_dir)
         if not re.match(r"^(sqlite|postgres|postgresql|asyncpg|psycopg)://", database_url):
             raise ConfigError("DATABASE_URL must start with sqlite:// or postgres://")
         log_format = env.get("OMO_LOG_FORMAT")

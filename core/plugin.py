@@ -1,4 +1,4 @@
-"""What a plugin author imports: ``hookimpl``, ``PluginInfo``, ``NavItem`` and ``PluginContext``."""
+"""What a plugin author imports: ``hookimpl``, ``PluginInfo``, ``NavItem``, ``PluginContext`` and ``is_guild_admin``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import structlog
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    import discord
     from discord.ext import commands
 
     from core.runtime import Runtime
@@ -97,3 +98,10 @@ class PluginContext:
     def run_forever(self, job: Callable[[], Awaitable[None]], *, name: str | None = None) -> None:
         """Run ``job`` as a long-lived task owned by this plugin (restarted with backoff if it fails)."""
         self.runtime.scheduler.run_forever(self.name, name or job.__name__, job)
+
+
+def is_guild_admin(interaction: discord.Interaction) -> bool:
+    """Whether the user has Manage Server or Administrator in the interaction's guild (the same rule as the
+    dashboard's); False in direct messages."""
+    perms = getattr(interaction.user, "guild_permissions", None)
+    return bool(interaction.guild_id and perms and (perms.manage_guild or perms.administrator))

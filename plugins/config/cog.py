@@ -16,7 +16,7 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from core.plugin import PluginContext
+from core.plugin import PluginContext, is_guild_admin
 
 from .service import (
     Actor,
@@ -34,12 +34,6 @@ log = structlog.get_logger("omo.plugins.config")
 MAX_IMPORT_BYTES = 256 * 1024
 MESSAGE_LIMIT = 1900
 DURATION_EXAMPLES = ("30s", "5m", "15m", "1h", "1h30m", "6h", "1d", "2d", "1w")
-
-
-def is_guild_admin(interaction: discord.Interaction) -> bool:
-    """Whether the user has Manage Server or Administrator in the interaction's guild."""
-    perms = getattr(interaction.user, "guild_permissions", None)
-    return bool(interaction.guild_id and perms and (perms.manage_guild or perms.administrator))
 
 
 def directory_of(guild: discord.Guild | None) -> Directory | None:
@@ -402,4 +396,4 @@ class ConfigCog(commands.Cog, name="config"):
         return []
 
 
-__all__ = ["ConfigCog", "directory_of", "is_guild_admin"]
+__all__ = ["ConfigCog", "directory_of"]
