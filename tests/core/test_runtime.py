@@ -334,14 +334,19 @@ def omo_cogs(plugin: PluginContext):
 """
 
 
-async def test_stop_lets_a_running_event_handler_finish_and_reply(
-    emulator: Emulator, guild: Any, runtime_factory: Any, plugin_writer: PluginWriter
-) -> None:
+async def _slow_runtime(emulator: Emulator, guild: Any, runtime_factory: Any, plugin_writer: PluginWriter) -> Any:
+    """A runtime with the slow listener/command plugin, and a member to trigger it."""
     package = plugin_writer.root / "dyn_slowlistener"
     package.mkdir()
     (package / "__init__.py").write_text(SLOW_LISTENER_PLUGIN)
     runtime = await runtime_factory({"slowlistener": section("dyn_slowlistener")})
-    member = emulator.create_member(guild, "sam")
+    return runtime, emulator.create_member(guild, "sam")
+
+
+async def test_stop_lets_a_running_event_handler_finish_and_reply(
+    emulator: Emulator, guild: Any, runtime_factory: Any, plugin_writer: PluginWriter
+) -> None:
+    runtime, member = await _slow_runtime(emulator, guild, runtime_factory, plugin_writer)
     await emulator.send_message(member, emulator.general(guild), "slow")
     await eventually(lambda: probe.of("handler-start"), what="the listener starting")
 
@@ -354,11 +359,7 @@ async def test_stop_lets_a_running_event_handler_finish_and_reply(
 async def test_stop_lets_a_running_app_command_answer(
     emulator: Emulator, guild: Any, runtime_factory: Any, plugin_writer: PluginWriter
 ) -> None:
-    package = plugin_writer.root / "dyn_slowlistener"
-    package.mkdir()
-    (package / "__init__.py").write_text(SLOW_LISTENER_PLUGIN)
-    runtime = await runtime_factory({"slowlistener": section("dyn_slowlistener")})
-    member = emulator.create_member(guild, "sam")
+    runtime, member = await _slow_runtime(emulator, guild, runtime_factory, plugin_writer)
     answer = asyncio.ensure_future(emulator.invoke(member, emulator.general(guild), "slowcmd"))
     await eventually(lambda: probe.of("command-start"), what="the command starting")
 
