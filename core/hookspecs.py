@@ -111,3 +111,27 @@ def omo_runtime_started(runtime: Any) -> None:
     gateway connection under way). Plugins enabled later still receive this
     call when they are registered, so it is the place to learn of the runtime once.
     """
+
+
+@hookspec(firstresult=True)
+def omo_award_points(
+    guild_id: int, user_id: int, points: int, reason: str, source: str, key: str | None
+) -> int | Awaitable[int | None] | None:
+    """*Broadcast, first result wins.* Another plugin awards ``points`` to member
+    ``user_id`` in ``guild_id`` (e.g. the dailies plugin's check-in). ``source`` is
+    the awarding plugin's name, ``reason`` a short human text and ``key`` an
+    idempotency key unique per guild (the same key never awards twice). The
+    points plugin (mileage) implements it and returns the member's new total;
+    with no points plugin enabled nobody answers and the caller gets None.
+    Call it with ``await plugin.call_hook("omo_award_points", ...)``.
+    """
+
+
+@hookspec
+def omo_demo_setup(plugin: PluginContext, demo: Any) -> Awaitable[None] | None:
+    """*Per plugin.* ``omo demo`` only: the bot is connected to the emulator and
+    the demo guild exists; set up this plugin's part of the demo world (settings,
+    roles, local feeds...). ``demo`` is :class:`core.demo.DemoWorld` (the
+    emulator as ``demo.emulator``, the guild, its members, channels and roles).
+    Errors are logged and the demo goes on without this plugin's set-up.
+    """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -65,6 +66,20 @@ class PluginContext:
     def hook(self) -> Any:
         """pluggy's hook relay, to call hooks that plugins declared (``plugin.hook.my_hook(...)``)."""
         return self.runtime.host.pm.hook
+
+    async def call_hook(self, name: str, **kwargs: Any) -> Any:
+        """Call hook ``name`` on every plugin implementing it and await the answer: the first non-None
+        result for a first-result hook (None when nobody answers), otherwise the list of results."""
+        caller = getattr(self.runtime.host.pm.hook, name)
+        results = caller(**kwargs)
+        many = isinstance(results, list)
+        answers = []
+        for result in results if many else [results]:
+            value = await result if inspect.isawaitable(result) else result
+            if not many and value is not None:
+                return value
+            answers.append(value)
+        return answers if many else None
 
     def is_enabled(self, guild_id: int) -> bool:
         """Whether this plugin is switched on in ``guild_id``."""
