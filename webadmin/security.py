@@ -156,16 +156,17 @@ class HardenedResponses:
 
 
 async def identity_key() -> str:
-    """Rate-limit key: the login session, else the bearer token's hash, else the client address."""
-    from webadmin.auth import bearer_secret, session_id_from_cookie
-    from webadmin.tokens import hash_token
+    """Rate-limit key: the login session (its cookie's signature is ours), else a bearer token this process has
+    verified, else the client address: made-up tokens, however many, share their sender's bucket (and each
+    database lookup of one is spent from it)."""
+    from webadmin.auth import session_id_from_cookie, verified_bearer_hash
 
     session_id = session_id_from_cookie()
     if session_id:
         return "s:" + session_id
-    secret = bearer_secret()
-    if secret:
-        return "t:" + hash_token(secret)
+    digest = verified_bearer_hash()
+    if digest is not None:
+        return "t:" + digest
     return await address_key()
 
 
@@ -254,6 +255,7 @@ class RequestRateLimiter(RateLimiter):
             interval = limit.inverse
             allowed = limit.period.total_seconds() - interval
             if ahead > allowed:
+                g.omo_rate_refused = (limit, ahead)
                 raise RateLimitExceeded(ceil(ahead - allowed))
             spent.append((limit, key, tat + timedelta(seconds=interval)))
         for _, key, new_tat in spent:
@@ -261,16 +263,23 @@ class RequestRateLimiter(RateLimiter):
         g.omo_rate_spent = (now, spent)
 
     async def _after_request(self, response: Response) -> Response:
-        """``RateLimit-Limit/Remaining/Reset`` of the shortest-period limit the request spent from."""
-        now, spent = g.get("omo_rate_spent") or (None, None)
-        if not spent:
-            return response
-        limit, _, tat = min(spent, key=lambda item: item[0].period)
-        ahead = (tat - now).total_seconds()
+        """``RateLimit-Limit/Remaining/Reset`` of the shortest-period limit the request spent from, or of the
+        limit that refused it (a 429, from ``/auth`` as from the API)."""
+        refused = g.get("omo_rate_refused")
+        if refused is not None:
+            limit, ahead = refused
+            remaining = 0
+        else:
+            now, spent = g.get("omo_rate_spent") or (None, None)
+            if not spent:
+                return response
+            limit, _, tat = min(spent, key=lambda item: item[0].period)
+            ahead = (tat - now).total_seconds()
+            remaining = int((limit.period.total_seconds() - ahead) / limit.inverse)
         response.headers.extend(
             [
                 ("RateLimit-Limit", str(limit.count)),
-                ("RateLimit-Remaining", str(int((limit.period.total_seconds() - ahead) / limit.inverse))),
+                ("RateLimit-Remaining", str(remaining)),
                 ("RateLimit-Reset", str(ceil(ahead))),
             ]
         )
