@@ -14,6 +14,8 @@ from quart import Quart, Response, current_app, g, request
 from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
 
+from core.json_limits import loads_bounded
+
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
@@ -294,6 +296,8 @@ def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
         ",".join(filter(None, [from_file, os.environ.get("OMO_TRUSTED_PROXIES")]))
     )
     app.asgi_app = HardenedResponses(app, app.asgi_app)  # type: ignore[method-assign,assignment,arg-type]
+    # request bodies are read with a nesting limit: too deep is a 400 like any malformed JSON, not a RecursionError
+    app.json.loads = loads_bounded  # type: ignore[method-assign]
     RequestRateLimiter(app, store=ExpiringMemoryStore())
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)
     api_count, api_seconds = parse_limit(os.environ.get("OMO_API_RATE_LIMIT"), DEFAULT_API_LIMIT)

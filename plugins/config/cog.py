@@ -16,6 +16,7 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from core.json_limits import JSONTooDeep, loads_bounded
 from core.plugin import PluginContext, is_guild_admin
 
 from .service import (
@@ -295,9 +296,11 @@ class ConfigCog(commands.Cog, name="config"):
         else:
             raw = text or ""
         try:
-            document = json.loads(raw)
+            document = loads_bounded(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            if isinstance(exc, JSONTooDeep):
+                where = f" (nested more than {exc.max_depth} levels deep)"
             await self._reply(interaction, f"Nothing was changed: the file is not valid JSON{where}.")
             return
         try:

@@ -19,9 +19,11 @@ from quart import Blueprint, g, redirect, render_template, request, send_from_di
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from core.plugin import PluginContext
+from core.plugins_file import PLUGIN_NAME
 
 from .cog import directory_of
 from .service import (
+    MAX_ENTRY_ID,
     Actor,
     Change,
     ConfigService,
@@ -120,9 +122,9 @@ class HistoryOut(BaseModel):
 class HistoryQuery(BaseModel):
     """Filter and page the history."""
 
-    plugin: str | None = None
+    plugin: str | None = Field(default=None, pattern=PLUGIN_NAME.pattern)
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = None
+    before: int | None = Field(default=None, ge=1, le=MAX_ENTRY_ID + 1)
 
 
 class RevertOut(BaseModel):

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from core.testing.emulator import Emulator
-
 from tests.config.helpers import count_queries
 
 from .conftest import ECHO, People, bearer, operator_token, token_id
