@@ -21,6 +21,8 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from core import interaction_answers
+
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
@@ -99,6 +101,11 @@ class OmoTree(app_commands.CommandTree["OmoBot"]):
         if not self.client.accepting:  # stopping: refuse, as a closed gateway would
             return False
         current = asyncio.current_task()
+        if interaction.type is discord.InteractionType.application_command:
+            # answers survive refused callbacks and slow commands (see core.interaction_answers)
+            response = interaction_answers.install(interaction)
+            if current is not None:
+                current.add_done_callback(lambda _task: response.stop_timer())
         if current is not None:  # the tree's invoker task: stop() waits for it like for event handlers
             self.client.track(current)
         await runtime.host.barrier.wait()

@@ -297,7 +297,7 @@ def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
     )
     app.asgi_app = HardenedResponses(app, app.asgi_app)  # type: ignore[method-assign,assignment,arg-type]
     # request bodies are read with a nesting limit: too deep is a 400 like any malformed JSON, not a RecursionError
-    app.json.loads = loads_bounded  # type: ignore[method-assign]
+    app.json.loads = loads_bounded  # type: ignore[method-assign,assignment]
     RequestRateLimiter(app, store=ExpiringMemoryStore())
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)
     api_count, api_seconds = parse_limit(os.environ.get("OMO_API_RATE_LIMIT"), DEFAULT_API_LIMIT)
