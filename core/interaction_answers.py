@@ -54,46 +54,30 @@ class SingleAttemptCallbacks(AsyncWebhookAdapter):
     """discord.py's webhook adapter, except that an interaction callback is sent once, without its retry sleeps
     (the caller retries within Discord's window); every other webhook request is discord.py's own."""
 
-    async def request(  # type: ignore[override]
-        self,
-        route: Route,
-        session: aiohttp.ClientSession,
-        *,
-        payload: dict[str, Any] | None = None,
-        multipart: list[dict[str, Any]] | None = None,
-        proxy: str | None = None,
-        proxy_auth: aiohttp.BasicAuth | None = None,
-        files: list[discord.File] | None = None,
-        params: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
+    async def request(self, route: Route, session: aiohttp.ClientSession, **kwargs: Any) -> Any:  # type: ignore[override]
         """One attempt for ``POST /interactions/{id}/{token}/callback``; other routes as discord.py does."""
         if not route.path.endswith("/callback"):
-            return await super().request(
-                route,
-                session,
-                payload=payload,
-                multipart=multipart,
-                proxy=proxy,
-                proxy_auth=proxy_auth,
-                files=files,
-                params=params,
-                **kwargs,
-            )
+            return await super().request(route, session, **kwargs)
         headers: dict[str, str] = {}
         body: Any = None
-        if payload is not None:
+        if kwargs.get("payload") is not None:
             headers["Content-Type"] = "application/json"
-            body = discord.utils._to_json(payload)
-        for file in files or []:
+            body = discord.utils._to_json(kwargs["payload"])
+        for file in kwargs.get("files") or []:
             file.reset(seek=True)  # a retry sends the file from its start again
-        if multipart:
+        if kwargs.get("multipart"):
             form = aiohttp.FormData(quote_fields=False)
-            for part in multipart:
+            for part in kwargs["multipart"]:
                 form.add_field(**part)
             body = form
         async with session.request(
-            route.method, route.url, data=body, headers=headers, params=params, proxy=proxy, proxy_auth=proxy_auth
+            route.method,
+            route.url,
+            data=body,
+            headers=headers,
+            params=kwargs.get("params"),
+            proxy=kwargs.get("proxy"),
+            proxy_auth=kwargs.get("proxy_auth"),
         ) as response:
             data = await json_or_text(response)
             if 200 <= response.status < 300:

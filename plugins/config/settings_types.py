@@ -472,29 +472,18 @@ def parse_text(spec: FieldSpec, text: str, directory: Directory | None = None) -
     return _parse_one(spec, text, directory)
 
 
-def _texts(value: Any) -> typing.Iterator[str]:
+def _leaves(value: Any) -> typing.Iterator[Any]:
+    """Every scalar of a JSON value, object keys included (no recursion)."""
     todo = [value]
     while todo:
         item = todo.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, list):
+        if isinstance(item, list):
             todo.extend(item)
         elif isinstance(item, dict):
             todo.extend(item.keys())
             todo.extend(item.values())
-
-
-def _numbers(value: Any) -> typing.Iterator[float]:
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, float):
+        else:
             yield item
-        elif isinstance(item, list):
-            todo.extend(item)
-        elif isinstance(item, dict):
-            todo.extend(item.values())
 
 
 def max_items(spec: FieldSpec) -> int:
@@ -518,14 +507,14 @@ def check_bounds(spec: FieldSpec, value: Any) -> None:
     (PostgreSQL cannot store NUL in JSON), numbers that are not finite. Works on typed text and JSON alike."""
     if spec.kind == "list" and isinstance(value, list) and len(value) > max_items(spec):
         raise ValueProblem(f"{len(value)} items is too many (at most {max_items(spec)})")
-    for text in _texts(value):
-        bad = _CONTROL.search(text)
+    for leaf in _leaves(value):
+        bad = _CONTROL.search(leaf) if isinstance(leaf, str) else None
         if bad is not None:
             char = bad.group()
             what = "a NUL character" if char == "\x00" else f"a control character (U+{ord(char):04X})"
             raise ValueProblem(f"the text contains {what}, which is not allowed")
-    if any(not math.isfinite(number) for number in _numbers(value)):
-        raise ValueProblem("the number is not finite (NaN and infinities are not allowed)")
+        if isinstance(leaf, float) and not math.isfinite(leaf):
+            raise ValueProblem("the number is not finite (NaN and infinities are not allowed)")
     size = len(json.dumps(value, ensure_ascii=False).encode())
     if size > max_bytes(spec):
         raise ValueProblem(f"the value is too large ({size} bytes as JSON; at most {max_bytes(spec)})")
