@@ -491,9 +491,12 @@ NEXT_MAX_LENGTH = 2000
 
 
 def safe_next(value: str | None) -> str:
-    """The page to go to after login: ``value`` if it is a path on this site even after a browser's URL
-    clean-up (no control characters or whitespace anywhere, no backslash, no ``//``), else ``/``."""
-    if value and len(value) <= NEXT_MAX_LENGTH and _LOCAL_PATH.fullmatch(value):
+    """The page to go to after login: ``/guilds`` without ``value``; ``value`` if it is a path on this site even
+    after a browser's URL clean-up (no control characters or whitespace anywhere, no backslash, no ``//``);
+    else ``/``."""
+    if not value:
+        return "/guilds"
+    if len(value) <= NEXT_MAX_LENGTH and _LOCAL_PATH.fullmatch(value):
         return value
     return "/"
 

@@ -219,6 +219,7 @@ async def test_login_returns_to_the_page_that_asked_for_it_but_never_offsite(
             return (await http.get(_path(back))).headers["location"]
 
     assert await land(f"/guilds/{people.guild_a.id}/?tab=1#top") == f"/guilds/{people.guild_a.id}/?tab=1#top"
+    assert await land("") == "/guilds"  # no next: the server picker
     offsite = ["//evil.example/", "https://evil.example/", "/\\evil.example", "\\/evil.example", "evil.example"]
     # browsers drop tabs and newlines inside a URL, so "/\t/evil.example" would read as "//evil.example";
     # newlines in a Location header were a 500 (after the session cookie was set)
