@@ -69,7 +69,6 @@ def _rate(count: int, seconds: float) -> float:
 async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, Any]:
     from core.environment import Environment
     from core.runtime import RunOptions, Runtime
-    from plugins.config import service_for
     from plugins.config.service import Actor
 
     with tempfile.TemporaryDirectory(prefix="omo-bench-config-") as tmp:
@@ -98,7 +97,9 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
                         f"plugin {name} did not start ({record.error if record else 'not found'}); "
                         "run `python -m bench config` from the repository root"
                     )
-            service = service_for(runtime)
+            loaded = runtime.host.loaded("config")
+            assert loaded is not None
+            service = loaded.context.state
             await service.set_values(GUILD, "echo", {"repeat": 3}, Actor(1, "bench"), source="system")
             model = runtime.settings.model_of("echo")
             defaults = runtime.host.defaults_of("echo")
