@@ -30,7 +30,7 @@ import tomlkit
 from core.environment import Environment, default_database_url
 from core.errors import ConfigError, OmoError
 from core.logging import register_secret
-from core.plugin_host import discover
+from core.plugin_host import call_plugin_hook, discover
 from core.runtime import SHUTDOWN_SECONDS, RunOptions, Runtime
 from core.testing.emulator import Channel, Emulator, Guild, Member, Role, restore_discord_py
 from core.testing.emulator import permissions as perms
@@ -107,8 +107,9 @@ def _out(line: str = "") -> None:
 # ------------------------------------------------------------------- world
 @dataclass
 class DemoWorld:
-    """The demo guild and the people in it."""
+    """The demo guild and the people in it, on ``emulator`` (what ``omo_demo_setup`` hooks receive)."""
 
+    emulator: Emulator
     guild: Guild
     you: Member
     members: list[Member]
@@ -145,7 +146,26 @@ def build_world(emu: Emulator, members: int) -> DemoWorld:
     for index, name in enumerate(member_names(max(0, members))):
         granted = [roles["Member"], roles["Moderator"]] if index == 1 else [roles["Member"]]
         people.append(emu.create_member(guild, name, roles=granted, global_name=name.capitalize()))
-    return DemoWorld(guild, you, people, [general, announcements, feeds], [general, general, general, feeds], roles)
+    chat = [general, general, general, feeds]
+    return DemoWorld(emu, guild, you, people, [general, announcements, feeds], chat, roles)
+
+
+async def setup_plugins(runtime: Runtime, world: DemoWorld) -> list[str]:
+    """Call ``omo_demo_setup`` on every enabled plugin; return the names whose set-up failed.
+
+    A failing set-up is logged and the others still run: the demo goes on without that plugin's part.
+    """
+    failed: list[str] = []
+    for name in runtime.host.enabled_names():
+        loaded = runtime.host.loaded(name)
+        if loaded is None:
+            continue
+        try:
+            await call_plugin_hook(loaded.module, "omo_demo_setup", plugin=loaded.context, demo=world)
+        except Exception as exc:  # one plugin's demo set-up must never stop the demo
+            failed.append(name)
+            log.warning("demo set-up failed", plugin=name, error=f"{type(exc).__name__}: {exc}", exc_info=True)
+    return failed
 
 
 # ------------------------------------------------------------ environment
@@ -427,6 +447,9 @@ async def run_demo(
             raise DemoError(f"the bot did not connect to the emulator within {READY_TIMEOUT:g} s (see the log)")
         guilds = len(runtime.bot.guilds)
         _out(f"bot connected to {guilds} guild{'s' if guilds != 1 else ''}")
+        failed = await setup_plugins(runtime, world)
+        if failed:
+            _out(f"demo set-up failed for {', '.join(failed)} (see the log); the demo goes on")
         return world, demo_env
 
     try:
