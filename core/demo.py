@@ -31,6 +31,7 @@ from core.environment import Environment, default_database_url
 from core.errors import ConfigError, OmoError
 from core.logging import register_secret
 from core.plugin_host import call_plugin_hook, discover
+from core.plugins_file import PluginsFileWatcher
 from core.runtime import SHUTDOWN_SECONDS, RunOptions, Runtime
 from core.testing.emulator import Channel, Emulator, Guild, Member, Role, restore_discord_py
 from core.testing.emulator import permissions as perms
@@ -367,6 +368,16 @@ class Simulator:
 
 
 # ------------------------------------------------------------------- run
+def omo_command() -> str:
+    """How to call ``omo`` from here: the script beside this Python (``.venv/bin/omo``), relative when under
+    the current folder; plain ``omo`` when there is none."""
+    script = Path(sys.executable).parent / "omo"
+    if not script.exists():
+        return "omo"
+    here = Path.cwd()
+    return str(script.relative_to(here)) if script.is_relative_to(here) else str(script)
+
+
 def _banner(
     world: DemoWorld, runtime: Runtime, emu: Emulator, env: Environment, simulate: bool, open_for: float | None
 ) -> list[str]:
@@ -383,7 +394,8 @@ def _banner(
         "Moderator, Member",
         f"  plugins    {plugins}",
         f"  database   {describe_database(env.database_url)}",
-        f"  reload     OMO_DATA_DIR={env.data_dir} omo plugins reload NAME",
+        f"  reload     OMO_DATA_DIR={env.data_dir} {omo_command()} plugins reload NAME   "
+        f"(kill -HUP {os.getpid()} re-reads {env.plugins_file.name})",
     ]
     if simulate and world.members:
         lines.append(
@@ -408,16 +420,35 @@ async def run_demo(
     check_port_free(port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    runtime: Runtime | None = None
+    rereads: set[asyncio.Task[None]] = set()
+
+    async def reread_file(live: Runtime, watcher: PluginsFileWatcher) -> None:
+        await watcher.reread()
+        error = live.plugins_file_error
+        _out(f"SIGHUP: {live.plugins_file_path} " + (f"rejected: {error}" if error else "re-read and applied"))
+
+    def reread() -> None:
+        """SIGHUP: re-read plugins.toml, like ``omo run`` does."""
+        watcher = runtime.plugins_file_watcher if runtime is not None else None
+        if runtime is None or watcher is None:
+            return
+        task = loop.create_task(reread_file(runtime, watcher), name="omo:demo-sighup")
+        rereads.add(task)
+        task.add_done_callback(rereads.discard)
+
     installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    handlers: list[tuple[signal.Signals, Any]] = [(signal.SIGINT, stop.set), (signal.SIGTERM, stop.set)]
+    if hasattr(signal, "SIGHUP"):
+        handlers.append((signal.SIGHUP, reread))
+    for sig, handler in handlers:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, handler)
             installed.append(sig)
 
     _out("starting emulator…")
     emu = Emulator()
     await emu.start("127.0.0.1", 0)
-    runtime: Runtime | None = None
     simulation: asyncio.Task[None] | None = None
     simulator: Simulator | None = None
 
@@ -475,6 +506,9 @@ async def run_demo(
         if simulation is not None:
             simulation.cancel()
             await asyncio.gather(simulation, return_exceptions=True)
+        for task in list(rereads):
+            task.cancel()
+        await asyncio.gather(*rereads, return_exceptions=True)
         if runtime is not None:
             try:
                 await asyncio.wait_for(runtime.stop(), SHUTDOWN_SECONDS - 2)

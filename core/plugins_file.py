@@ -213,6 +213,10 @@ class PluginsFileWatcher:
         if now is None or now == self._seen:
             return
         self._seen = now
+        await self.reread()
+
+    async def reread(self) -> None:
+        """Apply the file now, changed or not (SIGHUP); an error is logged, never raised."""
         try:
             await self.apply()
         except asyncio.CancelledError:

@@ -17,6 +17,7 @@ from core.demo import (
     demo_database_url,
     demo_plugins_file,
     describe_database,
+    omo_command,
     setup_plugins,
 )
 from core.environment import Environment
@@ -145,3 +146,13 @@ async def test_a_failing_demo_setup_is_reported_and_the_other_plugins_are_set_up
     assert failed == ["demofail"]
     assert ("omo_demo_setup", world.guild.id) in allhooks.CALLS
     assert world.emulator is emulator
+
+
+def test_reload_hint_names_the_omo_beside_this_python(monkeypatch: Any, tmp_path: Path) -> None:
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "omo").write_text("#!/bin/sh\n")
+    monkeypatch.setattr("sys.executable", str(bin_dir / "python"))
+    monkeypatch.chdir(tmp_path)
+
+    assert omo_command() == ".venv/bin/omo"
