@@ -67,7 +67,7 @@ async def test_help_lists_only_commands_of_plugins_enabled_in_the_guild(
 
     assert "/echo" in before.embeds[0]["description"]
     assert "/echo" not in after.embeds[0]["description"]
-    assert "/plugins list" in after.embeds[0]["description"]
+    assert "/help" in after.embeds[0]["description"]
 
 
 async def test_plugins_reload_command_is_for_operators_only(
