@@ -158,6 +158,8 @@ class OmoBot(commands.AutoShardedBot):
         self._held: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
         self.accepting = True
+        #: Set once the gateway delivered the guilds (first READY): per-guild jobs start then.
+        self.guilds_known = asyncio.Event()
         self.add_check(self._gate_check)
 
     @property
@@ -306,7 +308,9 @@ class OmoBot(commands.AutoShardedBot):
         await self.runtime.on_bot_setup()
 
     async def on_ready(self) -> None:
-        """Log which shards are up; the guild cache is filled, so settle the heap (see RunOptions.freeze_heap)."""
+        """Log which shards are up; the guild cache is filled, so settle the heap (see RunOptions.freeze_heap)
+        and let per-guild jobs start."""
+        self.guilds_known.set()
         log.info("gateway ready", user=str(self.user), guilds=len(self.guilds), shards=self.shard_count)
         self.runtime.settle_heap()
 

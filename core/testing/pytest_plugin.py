@@ -19,6 +19,7 @@ import pytest_asyncio
 import structlog
 from discord.ext import commands
 
+from core.clock import Clock, ManualClock
 from core.testing.emulator import Emulator, Guild, Member, Role, point_discord_py_at, restore_discord_py
 
 log = structlog.get_logger(__name__)
@@ -231,13 +232,22 @@ def write_plugins_toml(path: Any, plugins: dict[str, dict[str, Any]], owners: It
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    """A :class:`~core.clock.ManualClock` that the scheduler of every runtime of the test reads instead of the real
+    time (when a test asks for this fixture): ``clock.advance(60)`` or ``clock.advance(timedelta(days=1))``
+    makes jobs due, instead of sleeping. ``clock.sleepers`` counts the tasks waiting on it."""
+    return ManualClock()
+
+
 class RuntimeFactory:
     """Starts omo runtimes connected to the emulator; stops them at teardown."""
 
-    def __init__(self, emulator: Emulator, tmp_path: Any, database_url: str) -> None:
+    def __init__(self, emulator: Emulator, tmp_path: Any, database_url: str, clock: Clock | None = None) -> None:
         self.emulator = emulator
         self.tmp_path = tmp_path
         self.database_url = database_url
+        self.clock = clock
         self.started: list[Any] = []
 
     async def __call__(
@@ -278,6 +288,8 @@ class RuntimeFactory:
         }
         opts = RunOptions(**{**settings, **options})
         runtime = Runtime(env, opts)
+        if self.clock is not None:
+            runtime.scheduler.clock = self.clock
         self.started.append(runtime)
         try:
             await runtime.start()
@@ -298,9 +310,13 @@ class RuntimeFactory:
 
 
 @pytest_asyncio.fixture
-async def runtime_factory(emulator: Emulator, tmp_path: Any, database_url: str) -> AsyncIterator[RuntimeFactory]:
-    """``await runtime_factory({"echo": {...}}, owners=[...])``: start omo runtimes against the emulator."""
-    factory = RuntimeFactory(emulator, tmp_path, database_url)
+async def runtime_factory(
+    emulator: Emulator, tmp_path: Any, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[RuntimeFactory]:
+    """``await runtime_factory({"echo": {...}}, owners=[...])``: start omo runtimes against the emulator.
+    Their schedulers read the ``clock`` fixture when the test uses it, the real time otherwise."""
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    factory = RuntimeFactory(emulator, tmp_path, database_url, clock)
     try:
         yield factory
     finally:
