@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -322,10 +322,11 @@ class Scheduler:
         renew_every = self.lease_seconds / 4
         me = asyncio.current_task()
         while True:
-            expires = await self._take_lease(lease)
-            if expires is None:
+            taken = await self._take_lease(lease)
+            if not taken:
                 await self._wait_for_lease(lease)
                 continue
+            expires = taken
             self._leases.add(key)
             log.info("job lease taken", plugin=spec.plugin, job=spec.name, holder=self.holder)
             running = asyncio.get_running_loop().create_task(body(), name=f"omo:{spec.plugin}:{spec.name}:body")
@@ -334,9 +335,9 @@ class Scheduler:
             try:
                 while await self._until_done_or(running, renew_every):
                     renewed = await self._take_lease(lease)
-                    if renewed is not None:
+                    if renewed:
                         expires = renewed
-                    elif self.clock.now() >= expires - timedelta(seconds=renew_every):
+                    elif renewed is False or self.clock.now() >= expires - timedelta(seconds=renew_every):
                         # another process has it, or the database failed for most of a lease: stop before
                         # another process may take over
                         log.warning("job lease lost, stopping the job here", plugin=spec.plugin, job=spec.name)
@@ -360,12 +361,12 @@ class Scheduler:
             ticker.cancel()
         return not task.done()
 
-    async def _take_lease(self, lease: str) -> datetime | None:
-        """Take or renew ``lease``: its new expiry, or None if another process holds it (or the database failed)."""
+    async def _take_lease(self, lease: str) -> datetime | Literal[False] | None:
+        """Take or renew ``lease``: its new expiry, False if another process holds it, None if the database failed."""
         now = self.clock.now()
         expires = now + timedelta(seconds=self.lease_seconds)
         try:
-            return expires if await job_store.acquire_lease(lease, self.holder, now, expires) else None
+            return expires if await job_store.acquire_lease(lease, self.holder, now, expires) else False
         except Exception:
             log.exception("taking a job lease failed", lease=lease)
             return None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, NoReturn, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, NoReturn, TypeVar, cast
 
 import discord
 import pytest
@@ -35,13 +36,14 @@ TEST_HEARTBEAT_MS = 1000
 
 
 async def eventually(
-    check: Callable[[], T],
+    check: Callable[[], T | Awaitable[T]],
     *,
     timeout: float = 5.0,  # noqa: ASYNC109
     interval: float = 0.02,
     what: str = "condition",
 ) -> T:
-    """Call ``check`` (a plain function) every ``interval`` seconds until it returns something truthy; return it.
+    """Call ``check`` every ``interval`` seconds until it returns something truthy; return it. ``check`` is a plain
+    function, or one returning an awaitable (``lambda: Model.exists(...)``), which is awaited.
 
     For what arrives asynchronously (gateway events, other processes):
     ``await eventually(lambda: runtime.bot.get_guild(g.id) is not None, what="the bot seeing the guild")``.
@@ -50,7 +52,8 @@ async def eventually(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        value = check()
+        answer = check()
+        value = cast(T, await answer) if inspect.isawaitable(answer) else answer
         if value:
             return value
         if loop.time() >= deadline:

@@ -15,6 +15,8 @@ import pytest
 
 from core import job_store
 from core.clock import ManualClock
+from core.environment import Environment
+from core.errors import ConfigError
 from core.models import JobLease, JobRun
 from core.plugin import PluginContext
 from core.scheduler import fire_times
@@ -309,3 +311,35 @@ async def test_lease_is_taken_by_exactly_one_of_many_contenders(runtime_factory:
 
     assert won.count(True) == 1
     assert renewed and not refused and taken_over
+
+
+@pytest.mark.postgres
+async def test_a_holder_that_finds_its_lease_taken_stops_the_job_at_its_next_renewal(
+    guild: Guild, clock: ManualClock, runtime_factory: Any
+) -> None:
+    clockwork.JOBS.add("watch")  # run_forever, exclusive
+    runtime = await runtime_factory(CLOCKWORK)
+    await eventually(lambda: runtime.scheduler.holds_lease("clockwork", "watch"), what="the lease")
+    await asleep(clock, 1)
+
+    # another process took the lease (say an operator deleted the row and a standby grabbed it)
+    await JobLease.filter(name="clockwork:watch").delete()
+    later = clock.now() + timedelta(seconds=runtime.scheduler.lease_seconds)
+    assert await job_store.acquire_lease("clockwork:watch", "intruder", clock.now(), later)
+    clock.advance(runtime.scheduler.lease_seconds / 4)
+
+    await eventually(lambda: not runtime.scheduler.holds_lease("clockwork", "watch"), what="the holder stepping back")
+    await eventually(lambda: clock.sleepers == 1, what="the job waiting for the lease again")
+    assert len(ran("watch")) == 1
+    assert (await JobLease.get(name="clockwork:watch")).holder == "intruder"
+
+
+@pytest.mark.parametrize("raw", ["0", "1.5", "3601", "nan", "soon", "1e9"])
+def test_lease_seconds_out_of_range_are_refused(raw: str) -> None:
+    with pytest.raises(ConfigError, match="OMO_JOB_LEASE_SECONDS"):
+        Environment.from_environ({"OMO_JOB_LEASE_SECONDS": raw})
+
+
+def test_lease_seconds_come_from_the_environment() -> None:
+    assert Environment.from_environ({"OMO_JOB_LEASE_SECONDS": "12.5"}).job_lease_seconds == 12.5
+    assert Environment.from_environ({}).job_lease_seconds == 30.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,8 @@ from pydantic import BaseModel
 
 from core.plugin import PluginContext, PluginInfo, hookimpl
 
-#: Which of the jobs below ``omo_setup`` registers (a test sets it before starting its runtimes).
+#: Which of the jobs below ``omo_setup`` registers (a test sets it before starting its runtimes; an ``omo run``
+#: child process reads them from ``CLOCKWORK_JOBS``, comma-separated).
 JOBS: set[str] = set()
 #: Per-guild time zones this plugin's settings answer with (other guilds get plugins.toml's default).
 ZONES: dict[int, str] = {}
@@ -56,6 +58,9 @@ def omo_resolve_settings(guild_id: int, plugin: str, model: type[BaseModel], def
 
 @hookimpl
 def omo_setup(plugin: PluginContext) -> None:
+    if not JOBS:
+        JOBS.update(j for j in os.environ.get("CLOCKWORK_JOBS", "").split(",") if j)
+
     def recorder(job: str) -> Any:
         async def run(guild_id: int | None = None) -> None:
             RUNS.append((job, guild_id, plugin.runtime.scheduler.clock.now(), plugin.runtime.scheduler.holder))
