@@ -160,6 +160,8 @@ class OmoBot(commands.AutoShardedBot):
         self.accepting = True
         #: set once ``login`` has run (discord.py's readiness state exists only from then on)
         self._logged_in = asyncio.Event()
+        #: Set once the gateway delivered the guilds (first READY): per-guild jobs start then.
+        self.guilds_known = asyncio.Event()
         self.add_check(self._gate_check)
 
     @property
@@ -309,7 +311,9 @@ class OmoBot(commands.AutoShardedBot):
         await self.runtime.on_bot_setup()
 
     async def on_ready(self) -> None:
-        """Log which shards are up; the guild cache is filled, so settle the heap (see RunOptions.freeze_heap)."""
+        """Log which shards are up; the guild cache is filled, so settle the heap (see RunOptions.freeze_heap)
+        and let per-guild jobs start."""
+        self.guilds_known.set()
         log.info("gateway ready", user=str(self.user), guilds=len(self.guilds), shards=self.shard_count)
         self.runtime.settle_heap()
 

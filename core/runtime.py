@@ -78,7 +78,7 @@ class Runtime:
         self.plugins_file_path: Path = env.plugins_file
         self.plugins_file: PluginsFile = PluginsFile()
         self.plugins_file_error: str | None = None
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler(lease_seconds=env.job_lease_seconds)
         self.host = PluginHost(self)
         self.settings = SettingsService(self.host)
         self.bus = Bus()
