@@ -28,7 +28,7 @@ from webadmin.errors import error_response
 if TYPE_CHECKING:
     from werkzeug.routing import Rule
 
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web.api")
 
@@ -136,7 +136,7 @@ class ReloadOut(BaseModel):
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _runtime() -> Runtime:
+def _runtime() -> WebRuntime:
     return current_app.config["OMO_RUNTIME"]  # type: ignore[no-any-return]
 
 

@@ -15,7 +15,7 @@ from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https://cdn.discordapp.com data:; "
@@ -68,7 +68,7 @@ def trusted_proxies(raw: str | None) -> list[ipaddress.IPv4Network | ipaddress.I
 def scope_is_secure(app: Quart, scope: Mapping[str, Any]) -> bool:
     """Whether the browser reached us over https: directly, by the configured public URL, or through a
     trusted proxy (``OMO_TRUSTED_PROXIES``) saying ``X-Forwarded-Proto: https``."""
-    runtime: Runtime = app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = app.config["OMO_RUNTIME"]
     if scope.get("scheme") in ("https", "wss") or (runtime.plugins_file.web.public_url or "").startswith("https://"):
         return True
     trusted = app.config.get("OMO_TRUSTED_PROXIES", [])
