@@ -182,7 +182,7 @@ def create_app(runtime: WebRuntime) -> Quart:
     app.register_blueprint(auth.make_blueprint(login_limit))
     app.register_blueprint(pages.bp)
     api.init_api(app, api_limit)
-    runtime.web_mount = WebMount(app, access.guild_guard)
+    runtime.web_mount = WebMount(app, access.guild_guard, api.plugin_api_alias)
 
     @app.errorhandler(RequestSchemaValidationError)
     async def invalid_body(error: RequestSchemaValidationError) -> Any:
