@@ -21,6 +21,7 @@ import structlog
 from discord.ext import commands
 
 from core.errors import PluginError
+from core.scheduler import cancel_tasks
 
 if TYPE_CHECKING:
     from core.plugin import BusHandler
@@ -95,16 +96,22 @@ class Contributions:
         for obj in (self.module, *(o for o, _ in self.hook_objects)):
             await host.hooks.replay(obj)
 
-    async def cancel_jobs(self) -> None:
-        """Cancel the plugin's background jobs (and wait for them)."""
-        await self.host.runtime.scheduler.cancel_plugin(self.name)
+    async def cancel_jobs(self, *, swapping: bool = False) -> None:
+        """Cancel the plugin's background jobs (and wait for them). When ``swapping`` (a reload or its
+        rollback) this process keeps the jobs' leases: the next version's exclusive jobs renew them."""
+        scheduler = self.host.runtime.scheduler
+        if swapping:
+            await cancel_tasks(scheduler.detach(self.name).values())
+        else:
+            await scheduler.cancel_plugin(self.name)
 
-    async def uninstall(self, *, routes: bool = True) -> None:
-        """Take everything out; each step is attempted even if another fails. With ``routes=False`` the
-        routes stay mounted (a reload: the next version's :meth:`install` replaces them in one step)."""
+    async def uninstall(self, *, swapping: bool = False) -> None:
+        """Take everything out; each step is attempted even if another fails. When ``swapping`` (a reload or
+        its rollback) the routes stay mounted, for the next version's :meth:`install` replaces them in one
+        step, and job leases stay with this process."""
         host, runtime = self.host, self.host.runtime
         self.installed = False
-        await self.cancel_jobs()
+        await self.cancel_jobs(swapping=swapping)
         for task in list(self._replays):
             task.cancel()
         for topic, handler in self.subscriptions:
@@ -117,7 +124,7 @@ class Contributions:
                 except Exception:
                     log.exception("removing cog failed", plugin=self.name, cog=cog.qualified_name)
             host.cog_owner.pop(id(cog), None)
-        if routes and runtime.web_mount is not None:
+        if not swapping and runtime.web_mount is not None:
             try:
                 runtime.web_mount.remove(self.name)
             except Exception:

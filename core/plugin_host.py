@@ -289,6 +289,8 @@ class PluginHost:
                 self.records[name] = PluginRecord(name, module, source)
             elif record.state in (PluginState.DISCOVERED, PluginState.FAILED, PluginState.DISABLED):
                 record.module_name, record.source = module, source
+        for name in [n for n, r in self.records.items() if r.source == "plugins.toml" and not r.module_name]:
+            del self.records[name]  # an unknown name from an earlier version of the file
         for name in plugins_file.enabled_plugins():
             if name not in found:
                 self.records[name] = PluginRecord(
@@ -405,14 +407,15 @@ class PluginHost:
         await loaded.contributions.install()
         await call_plugin_hook(loaded.module, "omo_setup", plugin=loaded.context)
 
-    async def _go_quiet(self, loaded: LoadedPlugin, *, routes: bool = True) -> None:
-        """Jobs cancelled, ``omo_teardown`` (errors logged), contributions uninstalled; never raises."""
-        await loaded.contributions.cancel_jobs()
+    async def _go_quiet(self, loaded: LoadedPlugin, *, swapping: bool = False) -> None:
+        """Jobs cancelled, ``omo_teardown`` (errors logged), contributions uninstalled; never raises. When
+        ``swapping`` (reload, rollback) routes and job leases stay for the version that comes next."""
+        await loaded.contributions.cancel_jobs(swapping=swapping)
         try:
             await call_plugin_hook(loaded.module, "omo_teardown", plugin=loaded.context)
         except Exception:
             log.exception("plugin teardown failed", plugin=loaded.name)
-        await loaded.contributions.uninstall(routes=routes)
+        await loaded.contributions.uninstall(swapping=swapping)
 
     async def start(self, name: str) -> None:
         """Start a loaded plugin: state, routes, cogs, hooks, then ``omo_setup``; on failure undo and mark failed."""
@@ -561,12 +564,12 @@ class PluginHost:
                 raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
             before = self.runtime.commands_digest()
             async with self.runtime.barrier_for_swap():
-                await self._go_quiet(old, routes=False)
+                await self._go_quiet(old, swapping=True)
                 try:
                     await self._go_live(new)
                 except BaseException as exc:
                     self._restore_modules(record.module_name, saved, keep)
-                    await self._go_quiet(new, routes=False)
+                    await self._go_quiet(new, swapping=True)
                     try:
                         await self._go_live(old)
                     except Exception:

@@ -14,6 +14,7 @@ import pytest
 import structlog.testing
 
 from core import hookspecs
+from core.demo import build_world, setup_plugins
 from core.hooks import HookError
 from core.plugin_host import call_plugin_hook
 from core.testing.pytest_plugin import eventually
@@ -65,15 +66,17 @@ def _called(module: ModuleType) -> set[str]:
     return {name for name, _ in module.CALLS}
 
 
-async def test_every_hook_sync_and_async_is_called_and_awaited_by_the_runtime(runtime: Any, guild: Any) -> None:
+async def test_every_hook_sync_and_async_is_called_and_awaited_by_the_runtime(
+    runtime: Any, guild: Any, emulator: Any
+) -> None:
     sync, asyn = runtime.host.loaded("allhooks"), runtime.host.loaded("allhooks_async")
+    world = build_world(emulator, members=1)
+    failed = await setup_plugins(runtime, world)
     routes = set(runtime.app.view_functions)
     nav = [await call_plugin_hook(p.module, "omo_nav_items", plugin=p.context, guild_id=guild.id) for p in (sync, asyn)]
     status = [
         await call_plugin_hook(p.module, "omo_guild_status", plugin=p.context, guild_id=guild.id) for p in (sync, asyn)
     ]
-    for p in (sync, asyn):
-        await call_plugin_hook(p.module, "omo_demo_setup", plugin=p.context, demo="the demo")
     by_sync = await runtime.settings.get(42, "allhooks")  # the async one answers None first or after
     by_async = await runtime.settings.get(43, "allhooks")  # the async one answers
     fallback = await runtime.settings.get(7, "allhooks")  # both None: core's trylast fallback
@@ -95,11 +98,12 @@ async def test_every_hook_sync_and_async_is_called_and_awaited_by_the_runtime(ru
     assert [n[0].label for n in nav] == ["All", "Async"] and status == ["all fine", "async fine"]
     assert (by_sync.level, by_async.level, fallback.level) == (9, 8, 3)
     assert awarded == [11, 12, None]
+    assert failed == []
     for module in (allhooks, allhooks_async):
         assert ("omo_plugin_toggled", (guild.id, "allhooks", False, 5)) in module.CALLS
         assert ("omo_settings_changed", (guild.id, "allhooks", {"level": (3, 4)}, 6)) in module.CALLS
         assert ("omo_runtime_started", runtime) in module.CALLS
-        assert ("omo_demo_setup", "the demo") in module.CALLS
+        assert ("omo_demo_setup", world.guild.id) in module.CALLS
 
 
 async def test_a_reloaded_plugin_gets_the_historic_hook_again(runtime: Any) -> None:

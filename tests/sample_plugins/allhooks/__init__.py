@@ -109,4 +109,4 @@ def omo_award_points(guild_id: int, user_id: int, points: int, reason: str, sour
 
 @hookimpl
 def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
-    CALLS.append(("omo_demo_setup", demo))
+    CALLS.append(("omo_demo_setup", demo.guild.id))

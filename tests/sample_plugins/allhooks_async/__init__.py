@@ -107,4 +107,4 @@ async def omo_award_points(
 
 @hookimpl
 async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
-    CALLS.append(("omo_demo_setup", demo))
+    CALLS.append(("omo_demo_setup", demo.guild.id))
