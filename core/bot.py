@@ -112,6 +112,8 @@ class OmoTree(app_commands.CommandTree["OmoBot"]):
         if interaction.type not in (discord.InteractionType.application_command, discord.InteractionType.autocomplete):
             return True
         command = self._lookup(interaction)
+        if isinstance(interaction.response, interaction_answers.ResilientResponse):
+            interaction.response.auto_defer_ephemeral = not interaction_answers.answer_is_public(command)
         plugin = self.owner_of(command)
         structlog.contextvars.bind_contextvars(
             interaction_id=interaction.id,

@@ -10,7 +10,8 @@ installs :class:`ResilientResponse` as ``interaction.response`` of every app com
 - when the answer's callback is refused once (a 5xx, a 429, a network error), acknowledges instead
   (a "thinking" defer, ephemeral like the answer) and delivers the answer as a follow-up;
 - acknowledges a command still silent after :data:`AUTO_DEFER_AFTER` seconds (ephemerally: the
-  answer then shows only to the member), so a slow command's answer arrives as a follow-up.
+  answer then shows only to the member, unless the command says ``extras={"omo_answer": "public"}``),
+  so a slow command's answer arrives as a follow-up.
 
 What can still be lost (see docs/plugins.md): an answer whose every acknowledgement Discord refuses
 for the whole window (e.g. 429s of one second from the first attempt to the last) — Discord offers no way to
@@ -40,7 +41,7 @@ T = TypeVar("T")
 #: Seconds after receipt within which a callback may still start (Discord's window is 3 s from creation).
 ACK_WINDOW = 2.5
 #: A command that has not answered this many seconds after receipt is acknowledged for it.
-AUTO_DEFER_AFTER = 1.5
+AUTO_DEFER_AFTER = 2.0
 #: Pause before retrying a refused callback (doubled each time, at most :data:`MAX_PAUSE`).
 FIRST_PAUSE = 0.1
 MAX_PAUSE = 0.5
@@ -133,6 +134,8 @@ class ResilientResponse(discord.InteractionResponse):  # type: ignore[type-arg]
         self._omo_lock = asyncio.Lock()
         self._omo_deadline = received + ACK_WINDOW
         self._omo_acknowledged = False  # acknowledged by us: answers go out as follow-ups
+        #: Whether core's acknowledgement of a slow command is ephemeral (see :func:`answer_is_public`).
+        self.auto_defer_ephemeral = True
         self._omo_timer: asyncio.TimerHandle | None = None
         self._omo_tasks: set[asyncio.Task[None]] = set()
 
@@ -159,7 +162,7 @@ class ResilientResponse(discord.InteractionResponse):  # type: ignore[type-arg]
                 return
             try:
                 await self._within_window(
-                    lambda: discord.InteractionResponse.defer(self, ephemeral=True, thinking=True)
+                    lambda: discord.InteractionResponse.defer(self, ephemeral=self.auto_defer_ephemeral, thinking=True)
                 )
             except Exception as exc:  # noqa: BLE001 - the command's own answer may still get through
                 log.warning("could not acknowledge a slow command", interaction_id=self._parent.id, error=str(exc))
@@ -237,6 +240,13 @@ class ResilientResponse(discord.InteractionResponse):  # type: ignore[type-arg]
         if delete_after is not None and message is not None:
             await message.delete(delay=delete_after)
         return message
+
+
+def answer_is_public(command: Any) -> bool:
+    """Whether an app command declares that its answers are public (``extras={"omo_answer": "public"}``): then
+    core's acknowledgement of it, when it is slow, is public too."""
+    extras = getattr(command, "extras", None)
+    return isinstance(extras, dict) and extras.get("omo_answer") == "public"
 
 
 def install(

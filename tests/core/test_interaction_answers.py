@@ -52,17 +52,24 @@ async def test_an_ephemeral_answer_stays_ephemeral_through_the_follow_up(
 
 @pytest.fixture
 async def slow_command(runtime: Any) -> AsyncIterator[None]:
-    """A global app command that answers only after Discord's 3-second window."""
+    """Global app commands that answer only after Discord's 3-second window (one says its answers are public)."""
 
     @app_commands.command(name="slow", description="answers late")
     async def slow(interaction: discord.Interaction) -> None:
         await asyncio.sleep(3.5)
         await interaction.response.send_message("late but here")
 
+    @app_commands.command(name="slowpublic", description="answers late, for all", extras={"omo_answer": "public"})
+    async def slow_public(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(3.5)
+        await interaction.response.send_message("late, for everyone")
+
     runtime.bot.tree.add_command(slow)
+    runtime.bot.tree.add_command(slow_public)
     await runtime.bot.tree.sync()
     yield
     runtime.bot.tree.remove_command("slow")
+    runtime.bot.tree.remove_command("slowpublic")
 
 
 async def test_a_slow_command_is_acknowledged_in_time_and_its_answer_follows(
@@ -70,10 +77,14 @@ async def test_a_slow_command_is_acknowledged_in_time_and_its_answer_follows(
 ) -> None:
     alice = emulator.create_member(guild, "alice")
 
-    answer = await emulator.invoke(alice, emulator.general(guild), "slow", timeout=15)
+    answer, public = await asyncio.gather(
+        emulator.invoke(alice, emulator.general(guild), "slow", timeout=15),
+        emulator.invoke(alice, emulator.general(guild), "slowpublic", timeout=15),
+    )
 
     assert answer.deferred and answer.content == "late but here"
     assert answer.ephemeral  # acknowledged for the command, not knowing its wish: only the member sees it
+    assert public.deferred and public.content == "late, for everyone" and not public.ephemeral
 
 
 async def test_an_answer_refused_for_the_whole_window_is_logged_as_lost(
