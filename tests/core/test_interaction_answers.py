@@ -24,7 +24,9 @@ def omo_plugins() -> dict[str, dict[str, Any]]:
     return ECHO
 
 
-@pytest.mark.parametrize(("status", "count"), [(500, 2), (503, 2), (429, 3)], ids=["500x2", "503x2", "429x3"])
+# (three 429s of one second each are delivered only when the command answers at once: how fast it answers is
+# not something to assert on; the window running out is covered by the "lost" test below)
+@pytest.mark.parametrize(("status", "count"), [(500, 2), (503, 2), (502, 3)], ids=["500x2", "503x2", "502x3"])
 async def test_an_answer_whose_callback_is_refused_arrives_as_a_follow_up(
     status: int, count: int, emulator: Emulator, runtime: Any, guild: Any
 ) -> None:
