@@ -19,7 +19,7 @@ from .cdn import CDN
 from .control import ControlAPI, control_routes
 from .errors import DiscordAPIError
 from .events import Events
-from .gateway import Gateway
+from .gateway import HEARTBEAT_ACK_DELAY, Gateway
 from .oauth import OAuthServer
 from .rest import API_PREFIXES, RestAPI, json_response
 from .state import Interaction, World
@@ -151,7 +151,8 @@ class Emulator(ControlAPI):
             point_discord_py_at(emu.base_url)
             ...
 
-    ``heartbeat_interval_ms`` is what HELLO announces (Discord: 41250). ``interaction_ack_timeout``
+    ``heartbeat_interval_ms`` is what HELLO announces (Discord: 41250); ``heartbeat_ack_delay`` is the
+    simulated round trip before a heartbeat's ACK (see ``gateway.HEARTBEAT_ACK_DELAY``). ``interaction_ack_timeout``
     is how long the bot has to answer an interaction (Discord: 3 s; ``None`` disables the check).
     ``recommended_shards`` is what ``/gateway/bot`` tells AutoShardedClient. ``rate_limit`` is the
     per-bucket limit reported in the rate-limit headers over a ``rate_limit_window`` of seconds;
@@ -163,6 +164,7 @@ class Emulator(ControlAPI):
         *,
         bot_name: str = "omo-test-bot",
         heartbeat_interval_ms: int = 41250,
+        heartbeat_ack_delay: float = HEARTBEAT_ACK_DELAY,
         interaction_ack_timeout: float | None = 3.0,
         recommended_shards: int = 1,
         allowed_intents: int = payloads.ALL_INTENTS,
@@ -171,7 +173,12 @@ class Emulator(ControlAPI):
         enforce_rate_limits: bool = False,
     ) -> None:
         self.world = World(bot_name=bot_name)
-        self.gateway = Gateway(self.world, heartbeat_interval_ms=heartbeat_interval_ms, allowed_intents=allowed_intents)
+        self.gateway = Gateway(
+            self.world,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            heartbeat_ack_delay=heartbeat_ack_delay,
+            allowed_intents=allowed_intents,
+        )
         self.gateway.on_bot_voice_state = self._bot_voice_state
         self.events = Events(self.world, self.gateway)
         self.rest = RestAPI(self)
