@@ -20,6 +20,7 @@ from .control import ControlAPI, control_routes
 from .errors import DiscordAPIError
 from .events import Events
 from .gateway import HEARTBEAT_ACK_DELAY, Gateway
+from .live import LiveView
 from .oauth import OAuthServer
 from .rest import API_PREFIXES, RestAPI, json_response
 from .state import Interaction, World
@@ -183,6 +184,7 @@ class Emulator(ControlAPI):
         self.events = Events(self.world, self.gateway)
         self.rest = RestAPI(self)
         self.oauth = OAuthServer(self)
+        self.live = LiveView(self)
         self.cdn = CDN(self)
         self.interaction_ack_timeout = interaction_ack_timeout
         self.recommended_shards = recommended_shards
@@ -251,7 +253,8 @@ class Emulator(ControlAPI):
         for _method, path, handler in self.cdn.routes():
             app.router.add_get(path, handler)  # GET and HEAD
         app.router.add_get("/gateway", self.gateway.handle)
-        app.router.add_get("/", self.gateway.handle)
+        for _method, path, handler in self.live.routes():
+            app.router.add_get(path, handler)  # "/" is the gateway for a websocket upgrade, else the live page
         for method, path, handler in control_routes(self):
             app.router.add_route(method, "/_emulator" + path, handler)
         return app
