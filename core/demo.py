@@ -143,6 +143,8 @@ def build_world(emu: Emulator, members: int) -> DemoWorld:
         "Admin": emu.create_role(guild, "Admin", perms.ADMINISTRATOR, hoist=True, color=0xE74C3C),
     }
     you = emu.create_member(guild, DEMO_USER, roles=[roles["Admin"], roles["Member"]], global_name="You")
+    emu.oauth.preselect = you.user_id  # the emulator's login page offers "you" first
+    emu.oauth.notes[you.user_id] = "the bot's operator in this demo: log in as this one"
     people = []
     for index, name in enumerate(member_names(max(0, members))):
         granted = [roles["Member"], roles["Moderator"]] if index == 1 else [roles["Member"]]

@@ -156,3 +156,31 @@ def test_reload_hint_names_the_omo_beside_this_python(monkeypatch: Any, tmp_path
     monkeypatch.chdir(tmp_path)
 
     assert omo_command() == ".venv/bin/omo"
+
+
+@pytest.mark.browser
+async def test_demo_login_preselects_you_and_lands_on_the_demo_server(
+    emulator: Emulator, runtime: Any, browser: Any
+) -> None:
+    world = build_world(emulator, members=2)
+    await eventually(lambda: runtime.bot.get_guild(world.guild.id) is not None, what="the bot in the demo guild")
+    context = await browser.new_context(viewport={"width": 390, "height": 800})
+    page = await context.new_page()
+    try:
+        await page.goto(f"{runtime.web_url}/auth/login")
+        await page.get_by_role("button", name="Authorize").wait_for()
+        checked = await page.locator("input[name=user_id]:checked").get_attribute("value")
+        you = page.locator("label.who", has=page.locator(f"input[value='{world.you.user_id}']"))
+        described = await you.inner_text()
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+        await page.get_by_role("button", name="Authorize").click()
+        await page.wait_for_url(f"{runtime.web_url}/**")
+        landed = await page.locator("main").inner_text()
+    finally:
+        await context.close()
+
+    assert checked == str(world.you.user_id)
+    assert "Administrator in omo demo" in described and "operator" in described
+    assert overflow <= 0
+    assert "none of your servers" not in landed and "omo demo" in landed

@@ -40,6 +40,7 @@ h1 { font-size: 1.5rem; margin: .2rem 0 .8rem; } h2 { font-size: 1.15rem; margin
   margin-bottom: 1rem; }
 .muted { color: var(--muted); } small { color: var(--muted); }
 code { font-family: ui-monospace, monospace; font-size: .9em; }
+fieldset { border: 0; padding: 0; margin: 0; }
 .btn { min-height: 40px; padding: .45rem 1rem; border-radius: 8px; border: 1px solid transparent;
   background: var(--accent); color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
 .btn-ghost { background: transparent; border-color: var(--border); color: var(--fg); }
