@@ -40,6 +40,14 @@ class SettingsResolver:
         """See :meth:`ConfigService.resolve`."""
         return self.service.resolve(guild_id, plugin, model, defaults)
 
+    @hookimpl
+    def omo_settings_url(self, guild_id: int, plugin: str) -> str | None:
+        """This plugin's settings page in ``guild_id`` while config is on there."""
+        runtime = self.service._runtime
+        if not runtime.gate.is_enabled(guild_id, "config") or runtime.settings.model_of(plugin) is None:
+            return None
+        return f"/guilds/{guild_id}/config/{plugin}"
+
 
 def start(runtime: Runtime) -> None:
     """Answer settings lookups of ``runtime`` from the database and follow changes made by other processes."""

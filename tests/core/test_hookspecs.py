@@ -13,6 +13,7 @@ from core import hookspecs
 from core.demo import build_world, setup_plugins
 from core.plugin_host import call_plugin_hook
 from tests.sample_plugins import allhooks
+from webadmin import dashboard
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 SPECS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("omo_"))
@@ -42,6 +43,7 @@ async def test_every_hook_is_called_by_the_runtime(runtime: Any, guild: Any, emu
     loaded = runtime.host.loaded("allhooks")
     world = build_world(emulator, members=1)
     failed = await setup_plugins(runtime, world)
+    cards = await dashboard.plugin_cards(runtime, guild.id)
     total = await loaded.context.call_hook(
         "omo_award_points", guild_id=guild.id, user_id=5, points=3, reason="test", source="allhooks", key="k1"
     )
@@ -59,4 +61,6 @@ async def test_every_hook_is_called_by_the_runtime(runtime: Any, guild: Any, emu
     assert ("omo_plugin_toggled", (guild.id, "allhooks", False, 5)) in allhooks.CALLS
     assert ("omo_runtime_started", runtime) in allhooks.CALLS
     assert failed == [] and ("omo_demo_setup", world.guild.id) in allhooks.CALLS
+    assert ("omo_settings_url", (guild.id, "allhooks")) in allhooks.CALLS
+    assert [link.label for link in cards[0].links] == ["All"]  # the settings URL is already a nav link
     assert total == 3 and ("omo_award_points", (guild.id, 5, 3, "k1")) in allhooks.CALLS
