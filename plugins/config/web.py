@@ -21,6 +21,7 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 from core.plugin import PluginContext
 
 from .cog import directory_of
+from .messages import plain
 from .service import (
     Actor,
     Change,
@@ -427,7 +428,10 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
                 only_changed=True,
             )
         except SettingsInvalid as exc:
-            return await render_plugin(guild_id, name, entered=entered, errors=exc.by_key(), status=400)
+            errors: dict[str, str] = {}
+            for err in exc.errors:
+                errors.setdefault(err.key, plain(err))
+            return await render_plugin(guild_id, name, entered=entered, errors=errors, status=400)
         return redirect(f"/guilds/{guild_id}/config/{name}?saved={'1' if changes else '0'}", 303)
 
     @bp.post("/history/<int:entry_id>/revert")
