@@ -56,3 +56,15 @@ async def test_history_page_lists_every_change_with_revert_and_cuts_long_values(
     assert "Reverted." in after and f"revert of #{tags.entry_id}" in after
     assert f'href="{history}"' in index
     assert await svc.overrides(guild.id, "typed") == {}
+
+
+async def test_a_switched_off_plugin_page_links_to_the_server_overview(
+    runtime: Any, guild: Guild, admin: Member, web_login: Any
+) -> None:
+    client = await web_login(runtime, admin)
+    await runtime.gate.set_enabled(guild.id, "echo", False)
+
+    page = await client.get(f"/guilds/{guild.id}/echo/")
+
+    assert page.status_code == 404 and "Switch it on from the server overview" in page.text
+    assert f'href="/guilds/{guild.id}/#plugin-echo">Go to the server overview' in page.text
