@@ -157,7 +157,9 @@ class Emulator(ControlAPI):
     is how long the bot has to answer an interaction (Discord: 3 s; ``None`` disables the check).
     ``recommended_shards`` is what ``/gateway/bot`` tells AutoShardedClient. ``rate_limit`` is the
     per-bucket limit reported in the rate-limit headers over a ``rate_limit_window`` of seconds;
-    with ``enforce_rate_limits`` exceeding it answers 429 like Discord.
+    with ``enforce_rate_limits`` exceeding it answers 429 like Discord. ``snowflake_start_ms`` makes ids
+    repeatable: built in the same order, the world gets the same ids on every run until
+    ``world.snowflakes.thaw()`` (``omo demo`` keeps its guild this way).
     """
 
     def __init__(
@@ -172,8 +174,9 @@ class Emulator(ControlAPI):
         rate_limit: int = 50,
         rate_limit_window: float = 1.0,
         enforce_rate_limits: bool = False,
+        snowflake_start_ms: int | None = None,
     ) -> None:
-        self.world = World(bot_name=bot_name)
+        self.world = World(bot_name=bot_name, snowflake_start_ms=snowflake_start_ms)
         self.gateway = Gateway(
             self.world,
             heartbeat_interval_ms=heartbeat_interval_ms,
