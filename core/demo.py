@@ -450,7 +450,7 @@ def _banner(
         "omo demo is running — nothing here talks to discord.com",
         f'  dashboard  http://127.0.0.1:{runtime.web_port}/   (log in as "{DEMO_USER}" on the emulator\'s '
         "approval page: an Admin of the guild and the bot's operator)",
-        f"  emulator   {emu.base_url}/   (control API: {emu.base_url}/_emulator)",
+        f"  emulator   {emu.base_url}/   (open it to watch the channels live; control API: {emu.base_url}/_emulator)",
         f'  guild      "{GUILD_NAME}": #general, #announcements, #feeds, Lounge (voice); roles Admin, '
         "Moderator, Member",
         f"  plugins    {plugins}",
