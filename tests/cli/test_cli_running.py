@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 import aiohttp
+import httpx
 
 from core.testing.emulator import Emulator
 from core.testing.pytest_plugin import eventually
@@ -165,3 +166,57 @@ async def test_demo_rereads_plugins_toml_on_sighup_and_leaves_no_control_socket(
     assert proc.returncode == 0, err.decode()[-2000:]
     assert out.decode().splitlines()[-1] == "stopped"
     assert not socket_path.exists()
+
+
+async def _demo_until_banner(omo: Omo, port: int) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await omo.start("demo", "--port", str(port), "--members", "0", "--quiet")
+    assert proc.stdout is not None
+    seen = ""
+    while "Ctrl-C to stop." not in seen:
+        raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert raw, "omo demo ended before its banner:\n" + seen
+        seen += raw.decode()
+    emulator_url = re.search(r"emulator\s+(http://127\.0\.0\.1:\d+)/", seen)
+    assert emulator_url, seen
+    return proc, emulator_url[1]
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 15)
+
+
+async def _guild_ids(http: httpx.AsyncClient, emulator_url: str) -> list[str]:
+    feed = (await http.get(f"{emulator_url}/_live/feed")).json()
+    return [g["id"] for g in feed["guilds"]]
+
+
+async def test_the_demo_keeps_its_server_and_your_login_across_runs(omo: Omo) -> None:
+    port = free_port()
+    proc, emulator_url = await _demo_until_banner(omo, port)
+    dashboard = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            first_ids = await _guild_ids(http, emulator_url)
+            authorize = (await dashboard.get("/auth/login")).headers["location"]
+            page = (await http.get(authorize)).text
+            form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+            form["user_id"] = re.findall(r'value="(\d+)" checked', page)[0]  # the pre-selected demo admin
+            approved = await http.post(f"{emulator_url}/oauth2/authorize", data={**form, "action": "approve"})
+            callback = approved.headers["location"].split(f":{port}", 1)[1]
+            assert (await dashboard.get(callback)).status_code in (302, 303)
+            before = await dashboard.get("/guilds")
+        await _stop(proc)
+
+        proc, emulator_url = await _demo_until_banner(omo, port)
+        async with httpx.AsyncClient(timeout=10) as http:
+            second_ids = await _guild_ids(http, emulator_url)
+        after = await dashboard.get("/guilds")  # the same cookie, a new process and a new emulator
+    finally:
+        await dashboard.aclose()
+        await _stop(proc)
+
+    assert first_ids == second_ids
+    assert before.status_code == after.status_code == 200
+    assert "omo demo" in before.text and "omo demo" in after.text
