@@ -78,9 +78,8 @@ class FeedServer:
         if route.delay:
             await asyncio.sleep(route.delay)
         body = route.dynamic() if route.dynamic is not None else route.body
-        if route.etag is not None:
-            if request.headers.get("If-None-Match") == route.etag:
-                return web.Response(status=304, headers={"ETag": route.etag})
+        if route.etag is not None and request.headers.get("If-None-Match") == route.etag:
+            return web.Response(status=304, headers={"ETag": route.etag})
         headers = dict(route.headers)
         if route.etag is not None:
             headers["ETag"] = route.etag
