@@ -54,7 +54,7 @@ class OperatorSettings(BaseModel):
     per_fetch_cap: int = Field(default=5, ge=1, le=50, description="Items posted per fetch; the rest summarised")
     per_day_cap: int = Field(default=50, ge=1, le=1000, description="Items posted per subscription per day")
     max_subscriptions: int = Field(default=100, ge=1, le=10_000, description="Subscriptions per guild")
-    tick: float = Field(default=5.0, gt=0, le=300, description="How often the poller looks for due feeds, seconds")
+    tick: float = Field(default=5.0, gt=0, le=86_400, description="How often the poller looks for due feeds, seconds")
     youtube_url: str = Field(default="https://www.youtube.com", max_length=200)
 
     @field_validator("allow_networks")

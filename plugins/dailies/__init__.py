@@ -1,0 +1,68 @@
+"""dailies: feed subscriptions (RSS, Atom, JSON Feed, YouTube), daily digests, scheduled daily posts and the
+``/daily`` check-in.
+
+Wiring only: fetching in :mod:`.fetch` (guarded by :mod:`.netguard`), parsing in :mod:`.parse`, the domain in
+:mod:`.service`, the poll cycle in :mod:`.poller`, Discord posting in :mod:`.poster`, commands in :mod:`.cog`,
+pages and API in :mod:`.web`, the demo's feeds in :mod:`.demo`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
+
+from .cog import DailiesCog
+from .settings import DailiesSettings
+from .state import drop, state_for
+from .web import make_blueprint
+
+VERSION = "1.0.0"
+
+
+@hookimpl
+def omo_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        version=VERSION,
+        description="Feeds and YouTube channels posted to channels, daily digests, scheduled posts, /daily check-in",
+        settings=DailiesSettings,
+        models="plugins.dailies.models",
+    )
+
+
+@hookimpl
+def omo_setup(plugin: PluginContext) -> None:
+    state = state_for(plugin)
+    plugin.every(state.operator.tick, state.poller.tick, name="poll")
+
+
+@hookimpl
+async def omo_teardown(plugin: PluginContext) -> None:
+    await drop(plugin)
+
+
+@hookimpl
+def omo_cogs(plugin: PluginContext) -> list[Any]:
+    return [DailiesCog(plugin, lambda: state_for(plugin))]
+
+
+@hookimpl
+def omo_blueprint(plugin: PluginContext) -> Any:
+    return make_blueprint(plugin, lambda: state_for(plugin))
+
+
+@hookimpl
+def omo_nav_items(plugin: PluginContext, guild_id: int) -> list[NavItem]:
+    return [NavItem("Feeds", ""), NavItem("Scheduled posts", "schedules"), NavItem("Check-in", "checkin")]
+
+
+@hookimpl
+async def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
+    return await state_for(plugin).service.status_line(guild_id)
+
+
+@hookimpl
+async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
+    from .demo import setup_demo
+
+    await setup_demo(plugin, state_for(plugin), demo)

@@ -1,0 +1,1 @@
+"""``omo demo``: local feeds that gain items, subscriptions to them in the demo guild, a scheduled post."""
