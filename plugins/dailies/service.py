@@ -218,11 +218,14 @@ class DailiesService:
 
     async def preview(self, source: str, template: str, embed: bool) -> Post:
         """The newest item of ``source`` rendered with ``template``."""
-        compile_template(template) if template else None
+        _check_template(template)
         _url, feed = await self.resolve_source(source)
         if not feed.items:
             raise SourceError("not_a_feed", "the feed has no items yet")
-        return item_post(feed.items[0], feed.title, template, embed)
+        try:
+            return item_post(feed.items[0], feed.title, template, embed)
+        except TemplateInvalid as exc:
+            raise DailiesError(str(exc)) from None
 
     # ------------------------------------------------------------------------------------- subscriptions
     async def add_subscription(
@@ -278,11 +281,7 @@ class DailiesService:
         if fields["mode"] not in ("instant", "digest"):
             raise DailiesError("mode is `instant` or `digest`")
         parse_hhmm(fields["digest_time"])
-        if fields["template"]:
-            try:
-                compile_template(fields["template"])
-            except TemplateInvalid as exc:
-                raise DailiesError(str(exc)) from None
+        _check_template(fields["template"])
         try:
             fields["include_words"] = keywords(fields["include_words"])
             fields["exclude_words"] = keywords(fields["exclude_words"])
@@ -644,7 +643,10 @@ class DailiesService:
         _url, parsed = await self.resolve_source(sub.feed.url)
         if not parsed.items:
             raise SourceError("not_a_feed", "the feed has no items yet")
-        post = item_post(parsed.items[0], parsed.title, sub.template, sub.embed)
+        try:
+            post = item_post(parsed.items[0], parsed.title, sub.template, sub.embed)
+        except TemplateInvalid as exc:
+            raise DailiesError(str(exc)) from None
         await sender.send(target_of(sub), post)
         return post
 
@@ -664,10 +666,7 @@ class DailiesService:
         if zone(tz).key != tz:
             raise DailiesError(f"{tz[:40]!r} is not a timezone like Europe/Paris")
         template = template or DEFAULT_SCHEDULE_TEMPLATE
-        try:
-            compile_template(template)
-        except TemplateInvalid as exc:
-            raise DailiesError(str(exc)) from None
+        _check_template(template)
         prompts = [p.strip() for p in prompts if p.strip()]
         if len(prompts) > MAX_PROMPTS or any(len(p) > MAX_PROMPT for p in prompts):
             raise DailiesError(f"at most {MAX_PROMPTS} prompts of at most {MAX_PROMPT} characters")
@@ -775,6 +774,15 @@ class DailiesService:
             .order_by("-current", "-best", "user_id")
             .limit(limit)
         )
+
+
+def _check_template(template: str) -> None:
+    """:class:`DailiesError` when ``template`` (if any) does not compile."""
+    if template:
+        try:
+            compile_template(template)
+        except TemplateInvalid as exc:
+            raise DailiesError(str(exc)) from None
 
 
 def _retry_delay(attempts: int) -> timedelta:
