@@ -507,7 +507,8 @@ class DailiesService:
             room = max(0, min(room, self.op.per_day_cap - today))
         else:
             room = MAX_DIGEST_ITEMS * 4
-        posted, extra = passing[-room:] if room else [], passing[: len(passing) - room] if room else passing
+        cut = max(0, len(passing) - room)
+        extra, posted = passing[:cut], passing[cut:]
         rows += [Entry(subscription_id=sub.id, key=i.key, status="skipped", item={}) for i in extra]
         rows += [
             Entry(subscription_id=sub.id, key=i.key, status="pending", item=_stored(i, parsed.title)) for i in posted
