@@ -13,6 +13,7 @@ import hashlib
 import html
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -290,6 +291,10 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     return _parse_xml(body, url, content_type)
 
 
+#: One parsing thread: parsing is pure Python, so more threads would only fight the event loop for the GIL.
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omo-dailies-parse")
+
+
 async def parse_feed_async(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """:func:`parse_feed` in a worker thread."""
-    return await asyncio.to_thread(parse_feed, body, url, content_type)
+    """:func:`parse_feed` in the parsing thread."""
+    return await asyncio.get_running_loop().run_in_executor(_PARSER, parse_feed, body, url, content_type)

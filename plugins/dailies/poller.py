@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 import structlog
 
-from .service import DailiesService, PollOutcome, Sender
+from .models import Feed, Subscription
+from .service import DailiesService, Fetched, PollOutcome, Sender
 from .settings import DailiesSettings
 
 log = structlog.get_logger("omo.plugins.dailies")
 SettingsOf = Callable[[int], Awaitable[DailiesSettings]]
+BATCH = 500
 
 
 @dataclass
@@ -53,44 +55,32 @@ class Poller:
         stats = CycleStats()
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(feed_id: int) -> None:
+        async def fetch(feed: Feed) -> Fetched:
             async with gate:
-                try:
-                    outcome = await self._poll(feed_id)
-                except Exception:
-                    log.exception("polling a feed failed", feed_id=feed_id)
-                    stats.failed += 1
-                    return
-            if outcome is None:
-                return
-            stats.feeds += 1
-            stats.new_items += outcome.new_entries
-            if not outcome.ok:
-                stats.failed += 1
-                await self._notify_disabled(outcome)
-            elif outcome.new_entries:
-                stats.posted += await self.service.deliver(
-                    self.sender, timezone_of=self._timezone, feed_ids=[outcome.feed_id]
-                )
+                return await self.service.fetch(feed)
 
-        due = await self.service.due_feeds()
-        await asyncio.gather(*(one(f.id) for f in due))
+        seen: set[int] = set()
+        while due := await self.service.due_feeds(BATCH, exclude=seen):
+            seen.update(f.id for f in due)
+            leased = await self.service.lease(due)
+            outcomes = await self.service.apply(list(await asyncio.gather(*(fetch(f) for f in leased))))
+            stats.feeds += len(outcomes)
+            changed = []
+            for outcome in outcomes:
+                stats.new_items += outcome.new_entries
+                if not outcome.ok:
+                    stats.failed += 1
+                    await self._notify_disabled(outcome)
+                elif outcome.new_entries:
+                    changed.append(outcome.feed_id)
+            if changed:
+                stats.posted += await self.service.deliver(self.sender, timezone_of=self._timezone, feed_ids=changed)
         stats.posted += await self.service.deliver(self.sender, timezone_of=self._timezone)
         stats.scheduled = await self.service.run_schedules(self.sender)
         stats.seconds = time.perf_counter() - started
         return stats
 
-    async def _poll(self, feed_id: int) -> PollOutcome | None:
-        from .models import Feed
-
-        feed = await Feed.get_or_none(id=feed_id)
-        if feed is None or not await self.service.lease(feed):
-            return None
-        return await self.service.poll(feed)
-
     async def _notify_disabled(self, outcome: PollOutcome) -> None:
-        from .models import Subscription
-
         for sub in await Subscription.filter(id__in=outcome.disabled):
             settings = await self.settings_of(sub.guild_id)
             await self.sender.notice(

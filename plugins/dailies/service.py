@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 from croniter import croniter
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from . import youtube
-from .fetch import Fetcher, FetchError
+from .fetch import Fetcher, FetchError, FetchResult
 from .filters import FilterInvalid, Filters, keywords
 from .models import Checkin, Entry, Feed, Schedule, Streak, Subscription
 from .parse import FeedItem, NotAFeed, ParsedFeed, parse_feed_async
@@ -152,6 +153,38 @@ class Sender(Protocol):
         """Tell the guild about a problem (best effort)."""
 
 
+_POLLED_FIELDS = [
+    "etag",
+    "last_modified",
+    "title",
+    "failures",
+    "last_success",
+    "next_check",
+    "lease_owner",
+    "lease_until",
+]
+
+
+@dataclass
+class Source:
+    """A source resolved: its feed URL, content and the validators of the fetch."""
+
+    url: str
+    parsed: ParsedFeed
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Fetched:
+    """One feed's fetch: the answer and the parsed feed (None for a 304), or the error."""
+
+    feed: Feed
+    result: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    error: Exception | None = None
+
+
 @dataclass
 class PollOutcome:
     """What one poll of a feed did."""
@@ -198,8 +231,8 @@ class DailiesService:
         self.owner = owner or uuid.uuid4().hex[:16]
 
     # ------------------------------------------------------------------------------------- sources
-    async def resolve_source(self, source: str) -> tuple[str, ParsedFeed]:
-        """The feed URL a source names (YouTube channels resolved) and its parsed content, or :class:`SourceError`."""
+    async def resolve_source(self, source: str) -> Source:
+        """The feed a source names (YouTube channels resolved), fetched and parsed, or :class:`SourceError`."""
         source = source.strip()
         if not source or len(source) > MAX_SOURCE or any(ord(c) < 32 for c in source):
             raise SourceError("bad_source", f"give a feed URL or a YouTube channel (at most {MAX_SOURCE} characters)")
@@ -208,9 +241,8 @@ class DailiesService:
             if "://" not in url:
                 raise SourceError("bad_source", f"{source[:80]!r} is neither a URL nor a YouTube channel")
             result = await self.fetcher.get(url)
-            return result.url if result.url == url else url, await parse_feed_async(
-                result.body, result.url, result.content_type
-            )
+            parsed = await parse_feed_async(result.body, result.url, result.content_type)
+            return Source(url, parsed, (result.etag or "")[:512] or None, (result.last_modified or "")[:128] or None)
         except FetchError as exc:
             raise SourceError(exc.kind, _describe_fetch(exc)) from None
         except NotAFeed as exc:
@@ -219,7 +251,7 @@ class DailiesService:
     async def preview(self, source: str, template: str, embed: bool) -> Post:
         """The newest item of ``source`` rendered with ``template``."""
         _check_template(template)
-        _url, feed = await self.resolve_source(source)
+        feed = (await self.resolve_source(source)).parsed
         if not feed.items:
             raise SourceError("not_a_feed", "the feed has no items yet")
         try:
@@ -260,8 +292,9 @@ class DailiesService:
         )
         if await Subscription.filter(guild_id=guild_id).count() >= self.op.max_subscriptions:
             raise DailiesError(f"this server already has {self.op.max_subscriptions} subscriptions, the most allowed")
-        url, parsed = await self.resolve_source(source)
-        feed = await self._feed_for(url, parsed.title, int(fields["interval"]))
+        found = await self.resolve_source(source)
+        parsed = found.parsed
+        feed = await self._feed_for(found, int(fields["interval"]))
         sub = await Subscription.create(
             guild_id=guild_id,
             feed=feed,
@@ -319,13 +352,20 @@ class DailiesService:
         await self._refresh_interval(sub.feed_id)
         return sub
 
-    async def _feed_for(self, url: str, title: str, interval: int) -> Feed:
+    async def _feed_for(self, found: Source, interval: int) -> Feed:
+        url = found.url
         key = url_hash(url)
         feed = await Feed.get_or_none(url_hash=key)
         if feed is None:
             try:
                 feed = await Feed.create(
-                    url_hash=key, url=url, title=title[:256], interval=interval, next_check=self._slot(url, interval)
+                    url_hash=key,
+                    url=url,
+                    title=found.parsed.title[:256],
+                    interval=interval,
+                    next_check=self._slot(url, interval),
+                    etag=found.etag,
+                    last_modified=found.last_modified,
                 )
             except IntegrityError:
                 feed = await Feed.get(url_hash=key)
@@ -403,62 +443,71 @@ class DailiesService:
         )
 
     # ------------------------------------------------------------------------------------- polling
-    async def due_feeds(self, limit: int = 500) -> list[Feed]:
+    async def due_feeds(self, limit: int = 500, exclude: Iterable[int] = ()) -> list[Feed]:
         """Feeds whose check is due and that have an enabled subscription, most overdue first."""
         now = self.clock()
-        ids = await Subscription.filter(enabled=True).distinct().values_list("feed_id", flat=True)
-        if not ids:
+        query = Feed.filter(next_check__lte=now, subscriptions__enabled=True)
+        skip = list(exclude)
+        if skip:
+            query = query.exclude(id__in=skip)
+        return await query.distinct().order_by("next_check").limit(limit)
+
+    async def lease(self, feeds: list[Feed]) -> list[Feed]:
+        """Take the poll lease of those ``feeds`` no other process holds (one UPDATE for the batch): only one
+        process polls a feed at a time. Returns the feeds leased."""
+        if not feeds:
             return []
-        return await Feed.filter(id__in=list(ids), next_check__lte=now).order_by("next_check").limit(limit)
-
-    async def lease(self, feed: Feed) -> bool:
-        """Take the feed's poll lease (only one process polls a feed at a time); False if another holds it."""
         now = self.clock()
-        until = now + timedelta(seconds=LEASE_SECONDS)
-        taken = await Feed.filter(id=feed.id, next_check__lte=now, lease_until__isnull=True).update(
-            lease_owner=self.owner, lease_until=until
-        ) or await Feed.filter(id=feed.id, next_check__lte=now, lease_until__lt=now).update(
-            lease_owner=self.owner, lease_until=until
+        token = f"{self.owner}:{uuid.uuid4().hex[:8]}"
+        ids = [f.id for f in feeds]
+        await (
+            Feed.filter(id__in=ids, next_check__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(lease_owner=token, lease_until=now + timedelta(seconds=LEASE_SECONDS))
         )
-        return bool(taken)
+        return await Feed.filter(id__in=ids, lease_owner=token)
 
-    async def poll(self, feed: Feed) -> PollOutcome:
-        """Fetch and parse ``feed`` (conditional GET), record new items for each enabled subscription, update
-        health and the next check. The lease (if any) is released."""
-        now = self.clock()
+    async def fetch(self, feed: Feed) -> Fetched:
+        """Fetch and parse one feed (conditional GET; parsing in a worker thread). No database work."""
         try:
             result = await self.fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-            parsed = (
-                None if result.not_modified else await parse_feed_async(result.body, result.url, result.content_type)
-            )
+            if result.not_modified:
+                return Fetched(feed, result)
+            return Fetched(feed, result, await parse_feed_async(result.body, result.url, result.content_type))
         except (FetchError, NotAFeed) as exc:
-            return await self._failed(feed, exc)
-        new = 0
-        if parsed is not None:
-            subs = await Subscription.filter(feed_id=feed.id, enabled=True)
-            for sub in subs:
-                new += await self._record(sub, parsed)
-            feed.etag = (result.etag or "")[:512] or None
-            feed.last_modified = (result.last_modified or "")[:128] or None
-            if parsed.title:
-                feed.title = parsed.title[:256]
-        feed.failures = 0
-        feed.last_success = now
-        feed.next_check = spread_slot(feed.url, feed.interval, now)
-        feed.lease_owner = feed.lease_until = None
-        await feed.save(
-            update_fields=[
-                "etag",
-                "last_modified",
-                "title",
-                "failures",
-                "last_success",
-                "next_check",
-                "lease_owner",
-                "lease_until",
-            ]
-        )
-        return PollOutcome(feed.id, True, new)
+            return Fetched(feed, error=exc)
+
+    async def apply(self, batch: list[Fetched]) -> list[PollOutcome]:
+        """Record what a batch of fetches found: new items per enabled subscription, health, next checks, and the
+        leases released. Feeds that succeeded are written with one bulk update."""
+        now = self.clock()
+        outcomes = []
+        done: list[Feed] = []
+        for fetched in batch:
+            feed = fetched.feed
+            if fetched.error is not None:
+                outcomes.append(await self._failed(feed, fetched.error))
+                continue
+            new = 0
+            if fetched.parsed is not None and fetched.result is not None:
+                for sub in await Subscription.filter(feed_id=feed.id, enabled=True):
+                    new += await self._record(sub, fetched.parsed)
+                feed.etag = (fetched.result.etag or "")[:512] or None
+                feed.last_modified = (fetched.result.last_modified or "")[:128] or None
+                feed.title = (fetched.parsed.title or feed.title)[:256]
+            feed.failures = 0
+            feed.last_success = now
+            feed.next_check = spread_slot(feed.url, feed.interval, now)
+            feed.lease_owner = feed.lease_until = None
+            done.append(feed)
+            outcomes.append(PollOutcome(feed.id, True, new))
+        if done:
+            await Feed.bulk_update(done, fields=_POLLED_FIELDS, batch_size=200)
+        return outcomes
+
+    async def poll(self, feed: Feed) -> PollOutcome:
+        """Fetch one (leased) feed and record what it holds."""
+        return (await self.apply([await self.fetch(feed)]))[0]
 
     async def _failed(self, feed: Feed, exc: Exception) -> PollOutcome:
         now = self.clock()
@@ -641,7 +690,7 @@ class DailiesService:
     async def post_now(self, sender: Sender, guild_id: int, sub_id: int) -> Post:
         """Fetch the subscription's feed and post its newest item now (an admin's test; not recorded as seen)."""
         sub = await self.subscription(guild_id, sub_id)
-        _url, parsed = await self.resolve_source(sub.feed.url)
+        parsed = (await self.resolve_source(sub.feed.url)).parsed
         if not parsed.items:
             raise SourceError("not_a_feed", "the feed has no items yet")
         try:

@@ -36,7 +36,7 @@ async def test_a_restart_in_the_middle_of_a_cycle_posts_nothing_twice(
     feeds.set("/r", rss([item(n) for n in range(4, -1, -1)]))
     clock.advance(hours=1)
     feed = await Feed.get()
-    assert await st.service.lease(feed)
+    assert await st.service.lease([feed])
     await st.service.poll(feed)  # found and claimed as pending ...
     pending = await Entry.filter(status="pending").order_by("id")
     await st.service._claim([pending[0].id])  # ... one of them is being posted ...
