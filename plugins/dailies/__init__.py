@@ -13,6 +13,7 @@ from typing import Any
 from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
 
 from .cog import DailiesCog
+from .demo import setup_demo
 from .settings import DailiesSettings
 from .state import drop, state_for
 from .web import make_blueprint
@@ -63,6 +64,4 @@ async def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
 
 @hookimpl
 async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
-    from .demo import setup_demo
-
     await setup_demo(plugin, state_for(plugin), demo)

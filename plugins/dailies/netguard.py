@@ -54,6 +54,10 @@ class AddressPolicy:
     def __init__(self, allow: Iterable[str] = ()) -> None:
         self.allow: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
 
+    def extend(self, allow: Iterable[str]) -> None:
+        """Allow more networks (``omo demo`` opens 127.0.0.1 for its own local feeds)."""
+        self.allow += tuple(ipaddress.ip_network(a, strict=False) for a in allow)
+
     def allowed(self, ip: IPAddress) -> bool:
         """Whether a connection to ``ip`` is allowed."""
         if any(ip.version == net.version and ip in net for net in self.allow):

@@ -4,6 +4,8 @@ ones are closed by the old context's teardown."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from core.plugin import PluginContext
 
 from .fetch import Fetcher
@@ -25,6 +27,7 @@ class DailiesState:
         self.service = DailiesService(self.operator, self.fetcher)
         self.sender = DiscordSender(plugin.bot)
         self.poller = Poller(self.service, self.sender, self.settings, self.operator.concurrency)
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     async def settings(self, guild_id: int) -> DailiesSettings:
         """The guild's dailies settings."""
@@ -32,7 +35,9 @@ class DailiesState:
         return settings
 
     async def close(self) -> None:
-        """Release the HTTP session."""
+        """Release the HTTP session and whatever else was registered in ``closers``."""
+        for close in self.closers:
+            await close()
         await self.fetcher.close()
 
 
