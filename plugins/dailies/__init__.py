@@ -34,7 +34,7 @@ def omo_plugin_info() -> PluginInfo:
 @hookimpl
 def omo_setup(plugin: PluginContext) -> None:
     state = state_for(plugin)
-    plugin.every(state.operator.tick, state.poller.tick, name="poll")
+    plugin.every(state.operator.tick, state.poller.run, name="poll")
 
 
 @hookimpl

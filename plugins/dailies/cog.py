@@ -77,8 +77,8 @@ class DailiesCog(commands.Cog, name="dailies"):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:  # type: ignore[override]
         """Every ``/dailies`` command needs Manage Server, checked here on the server; ``/daily`` is for everyone."""
         command = interaction.command
-        root = command.root_parent if command is not None and command.root_parent is not None else command
-        if root is not None and root.name == "dailies" and not is_guild_admin(interaction):
+        name = command.qualified_name if isinstance(command, app_commands.Command) else ""
+        if name.split(" ")[0] == "dailies" and not is_guild_admin(interaction):
             raise app_commands.CheckFailure(NOT_ADMIN)
         return True
 
@@ -159,6 +159,8 @@ class DailiesCog(commands.Cog, name="dailies"):
 
     async def _webhook_target(self, channel: Any, name: str, avatar: str | None) -> Target:
         parent = channel.parent if isinstance(channel, discord.Thread) else channel
+        if not isinstance(parent, discord.TextChannel):
+            raise DailiesError("webhooks can only post in text channels and their threads")
         try:
             hook = await parent.create_webhook(name=WEBHOOK_NAME)
         except discord.Forbidden:

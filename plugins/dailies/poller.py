@@ -44,6 +44,12 @@ class Poller:
     async def _timezone(self, guild_id: int) -> str:
         return (await self.settings_of(guild_id)).timezone
 
+    async def run(self) -> None:
+        """One cycle, as a scheduler job."""
+        stats = await self.tick()
+        if stats.feeds or stats.posted or stats.scheduled:
+            log.debug("poll cycle", **stats.__dict__)
+
     async def tick(self) -> CycleStats:
         """One cycle: recover (first time), poll due feeds, post, run schedules. Errors of one feed stay there."""
         started = time.perf_counter()
