@@ -163,7 +163,6 @@ async def _run(count: int, share: float, concurrency: int, base: str, database_u
     from core.runtime import RunOptions, Runtime
     from plugins.dailies.models import Entry, Feed
     from plugins.dailies.service import Target
-    from plugins.dailies.state import state_for
 
     with tempfile.TemporaryDirectory(prefix="omo-bench-dailies-") as tmp:
         tmpdir = Path(tmp)
@@ -196,7 +195,7 @@ async def _run(count: int, share: float, concurrency: int, base: str, database_u
             if loaded is None:
                 record = runtime.host.records.get("dailies")
                 raise SystemExit(f"dailies did not start ({record.error if record else 'not found'})")
-            state = state_for(loaded.context)
+            state = loaded.context.state
             sender = CountingSender()
             state.poller.sender = sender
             service = state.service

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
+from core.plugin import NavItem, PluginInfo, hookimpl
 
 from .cog import DailiesCog
 from .demo import setup_demo
 from .settings import DailiesSettings
-from .state import drop, state_for
+from .state import DailiesContext, DailiesState
 from .web import make_blueprint
 
 VERSION = "1.0.0"
@@ -32,36 +32,40 @@ def omo_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def omo_setup(plugin: PluginContext) -> None:
-    state = state_for(plugin)
-    plugin.every(state.operator.tick, state.poller.run, name="poll")
+def omo_state(plugin: DailiesContext) -> DailiesState:
+    return DailiesState(plugin)
 
 
 @hookimpl
-async def omo_teardown(plugin: PluginContext) -> None:
-    await drop(plugin)
+def omo_setup(plugin: DailiesContext) -> None:
+    plugin.every(plugin.state.operator.tick, plugin.state.poller.run, name="poll")
 
 
 @hookimpl
-def omo_cogs(plugin: PluginContext) -> list[Any]:
-    return [DailiesCog(plugin, lambda: state_for(plugin))]
+async def omo_teardown(plugin: DailiesContext) -> None:
+    await plugin.state.close()
 
 
 @hookimpl
-def omo_blueprint(plugin: PluginContext) -> Any:
-    return make_blueprint(plugin, lambda: state_for(plugin))
+def omo_cogs(plugin: DailiesContext) -> list[Any]:
+    return [DailiesCog(plugin)]
 
 
 @hookimpl
-def omo_nav_items(plugin: PluginContext, guild_id: int) -> list[NavItem]:
+def omo_blueprint(plugin: DailiesContext) -> Any:
+    return make_blueprint(plugin)
+
+
+@hookimpl
+def omo_nav_items(plugin: DailiesContext, guild_id: int) -> list[NavItem]:
     return [NavItem("Feeds", ""), NavItem("Scheduled posts", "schedules"), NavItem("Check-in", "checkin")]
 
 
 @hookimpl
-async def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
-    return await state_for(plugin).service.status_line(guild_id)
+async def omo_guild_status(plugin: DailiesContext, guild_id: int) -> str:
+    return await plugin.state.service.status_line(guild_id)
 
 
 @hookimpl
-async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
-    await setup_demo(plugin, state_for(plugin), demo)
+async def omo_demo_setup(plugin: DailiesContext, demo: Any) -> None:
+    await setup_demo(plugin.state, demo)

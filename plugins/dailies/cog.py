@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.plugin import PluginContext, is_guild_admin
+from core.plugin import is_guild_admin
 
 from .render import Post
 from .service import DailiesError, SourceError, Target
-from .state import DailiesState
+from .state import DailiesContext, DailiesState
 
 NOT_ADMIN = "You need the Manage Server permission to manage feeds and scheduled posts."
 WEBHOOK_NAME = "omo dailies"
@@ -57,14 +56,13 @@ def _health(sub: Any) -> str:
 class DailiesCog(commands.Cog, name="dailies"):
     """Feed subscriptions, scheduled posts and the daily check-in."""
 
-    def __init__(self, plugin: PluginContext, state: Callable[[], DailiesState]) -> None:
+    def __init__(self, plugin: DailiesContext) -> None:
         self.plugin = plugin
-        self._state = state
 
     @property
     def state(self) -> DailiesState:
-        """This plugin instance's state."""
-        return self._state()
+        """This loaded version's state."""
+        return self.plugin.state
 
     dailies = app_commands.Group(
         name="dailies",

@@ -15,8 +15,6 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from core.plugin import PluginContext
-
 from .service import DailiesError, Target
 from .state import DailiesState
 
@@ -140,7 +138,7 @@ class DemoFeeds:
             await self._runner.cleanup()
 
 
-async def setup_demo(plugin: PluginContext, state: DailiesState, demo: Any) -> DemoFeeds:
+async def setup_demo(state: DailiesState, demo: Any) -> DemoFeeds:
     """Serve the demo feeds and subscribe the demo guild's #feeds to them; schedule a question of the day."""
     feeds = DemoFeeds()
     base = await feeds.start()

@@ -1,6 +1,5 @@
-"""The dailies plugin's objects for one plugin context, built once on first use (cogs and pages are built
-before ``omo_setup``) and closed on teardown. A reload makes a new context, hence new objects; the old
-ones are closed by the old context's teardown."""
+"""The dailies plugin's state: what ``omo_state`` builds once per loaded version, reachable as ``plugin.state``
+from cogs, pages, jobs and hooks; closed by ``omo_teardown``."""
 
 from __future__ import annotations
 
@@ -14,13 +13,11 @@ from .poster import DiscordSender
 from .service import DailiesService
 from .settings import DailiesSettings, OperatorSettings, operator_settings
 
-_states: dict[int, DailiesState] = {}
-
 
 class DailiesState:
-    """Operator settings, fetcher, service, Discord sender and poller of one plugin context."""
+    """Operator settings, fetcher, service, Discord sender and poller of one loaded version of the plugin."""
 
-    def __init__(self, plugin: PluginContext) -> None:
+    def __init__(self, plugin: PluginContext[DailiesSettings, DailiesState]) -> None:
         self.plugin = plugin
         self.operator: OperatorSettings = operator_settings(plugin.defaults)
         self.fetcher = Fetcher(self.operator.policy, self.operator.limits)
@@ -31,8 +28,7 @@ class DailiesState:
 
     async def settings(self, guild_id: int) -> DailiesSettings:
         """The guild's dailies settings."""
-        settings: DailiesSettings = await self.plugin.settings(guild_id)
-        return settings
+        return await self.plugin.settings(guild_id)
 
     async def close(self) -> None:
         """Release the HTTP session and whatever else was registered in ``closers``."""
@@ -41,17 +37,5 @@ class DailiesState:
         await self.fetcher.close()
 
 
-def state_for(plugin: PluginContext) -> DailiesState:
-    """The state of ``plugin`` (built on first use)."""
-    state = _states.get(id(plugin))
-    if state is None or state.plugin is not plugin:
-        state = _states[id(plugin)] = DailiesState(plugin)
-    return state
-
-
-async def drop(plugin: PluginContext) -> None:
-    """Close and forget ``plugin``'s state (teardown)."""
-    state = _states.get(id(plugin))
-    if state is not None and state.plugin is plugin:
-        del _states[id(plugin)]
-        await state.close()
+#: What every hook, cog and page of the plugin receives.
+DailiesContext = PluginContext[DailiesSettings, DailiesState]

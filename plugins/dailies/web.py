@@ -8,7 +8,6 @@ in the guild); CSRF is enforced app-wide (forms carry ``csrf_field()``, scripts 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -17,12 +16,10 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, redirect, render_template, request, send_from_directory
 from quart_schema import validate_request, validate_response
 
-from core.plugin import PluginContext
-
 from .models import Schedule, Subscription
 from .render import Post
 from .service import DailiesError, NotFound, SourceError, Target
-from .state import DailiesState
+from .state import DailiesContext, DailiesState
 
 ASSETS = Path(__file__).parent / "static"
 
@@ -246,9 +243,12 @@ def _form_int(value: Any, default: int | None = None) -> int | None:
     return int(text)
 
 
-def make_blueprint(plugin: PluginContext, state: Callable[[], DailiesState]) -> Blueprint:
+def make_blueprint(plugin: DailiesContext) -> Blueprint:
     """The ``dailies`` blueprint: pages and API."""
     bp = Blueprint("dailies", __name__, template_folder="templates")
+
+    def state() -> DailiesState:
+        return plugin.state
 
     def channels(guild_id: int) -> list[tuple[int, str]]:
         guild = plugin.bot.get_guild(guild_id) if plugin.bot is not None else None

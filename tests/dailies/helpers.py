@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plugins.dailies.state import DailiesState, state_for
+from plugins.dailies.state import DailiesState
 
 OPERATOR: dict[str, Any] = {"allow_networks": ["127.0.0.1/32"], "min_interval": 60, "tick": 3600}
 
@@ -20,7 +20,7 @@ def state(runtime: Any) -> DailiesState:
     """The running dailies plugin's state."""
     loaded = runtime.host.loaded("dailies")
     assert loaded is not None, "dailies is not enabled"
-    return state_for(loaded.context)
+    return loaded.context.state  # type: ignore[no-any-return]
 
 
 @dataclass
