@@ -16,7 +16,7 @@ from .settings import DailiesSettings
 
 log = structlog.get_logger("omo.plugins.dailies")
 SettingsOf = Callable[[int], Awaitable[DailiesSettings]]
-BATCH = 500
+BATCH = 100
 
 
 @dataclass

@@ -502,7 +502,7 @@ class DailiesService:
             done.append(feed)
             outcomes.append(PollOutcome(feed.id, True, new))
         if done:
-            await Feed.bulk_update(done, fields=_POLLED_FIELDS, batch_size=200)
+            await Feed.bulk_update(done, fields=_POLLED_FIELDS, batch_size=25)
         return outcomes
 
     async def poll(self, feed: Feed) -> PollOutcome:
