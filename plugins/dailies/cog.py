@@ -27,8 +27,11 @@ SOURCE_HELP = {
 }
 
 
-def _source_error(exc: SourceError) -> str:
-    return f"❌ {SOURCE_HELP.get(exc.kind, 'That source cannot be used.')}\n{exc}"[:1900]
+def refusal(exc: DailiesError) -> str:
+    """The answer to a refused request: for a source, what kind of problem it has, then the details."""
+    if isinstance(exc, SourceError):
+        return f"❌ {SOURCE_HELP.get(exc.kind, 'That source cannot be used.')}\n{exc}"[:1900]
+    return f"❌ {exc}"[:1900]
 
 
 def _send_kwargs(post: Post) -> dict[str, Any]:
@@ -142,11 +145,8 @@ class DailiesCog(commands.Cog, name="dailies"):
                 post_latest=post_latest,
                 actor_id=interaction.user.id,
             )
-        except SourceError as exc:
-            await interaction.followup.send(_source_error(exc), ephemeral=True)
-            return
         except DailiesError as exc:
-            await interaction.followup.send(f"❌ {exc}", ephemeral=True)
+            await interaction.followup.send(refusal(exc), ephemeral=True)
             return
         when = f"as a daily digest at {time}" if mode == "digest" else "as soon as they appear"
         await interaction.followup.send(
@@ -190,7 +190,7 @@ class DailiesCog(commands.Cog, name="dailies"):
         try:
             sub = await self.state.service.remove(interaction.guild_id or 0, subscription)
         except DailiesError as exc:
-            await interaction.response.send_message(f"❌ {exc}", ephemeral=True)
+            await interaction.response.send_message(refusal(exc), ephemeral=True)
             return
         await interaction.response.send_message(f"🗑️ Subscription #{sub.id} ({sub.source}) removed.", ephemeral=True)
 
@@ -206,7 +206,7 @@ class DailiesCog(commands.Cog, name="dailies"):
         try:
             sub = await self.state.service.set_enabled(interaction.guild_id or 0, sub_id, enabled)
         except DailiesError as exc:
-            await interaction.response.send_message(f"❌ {exc}", ephemeral=True)
+            await interaction.response.send_message(refusal(exc), ephemeral=True)
             return
         word = "resumed: it is checked again shortly" if enabled else "paused"
         await interaction.response.send_message(f"Subscription #{sub.id} {word}.", ephemeral=True)
@@ -222,11 +222,8 @@ class DailiesCog(commands.Cog, name="dailies"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             post = await self.state.service.preview(source, template, embed)
-        except SourceError as exc:
-            await interaction.followup.send(_source_error(exc), ephemeral=True)
-            return
         except DailiesError as exc:
-            await interaction.followup.send(f"❌ {exc}", ephemeral=True)
+            await interaction.followup.send(refusal(exc), ephemeral=True)
             return
         await interaction.followup.send(ephemeral=True, **_send_kwargs(post))
 
@@ -235,11 +232,8 @@ class DailiesCog(commands.Cog, name="dailies"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             await self.state.service.post_now(self.state.sender, interaction.guild_id or 0, subscription)
-        except SourceError as exc:
-            await interaction.followup.send(_source_error(exc), ephemeral=True)
-            return
         except DailiesError as exc:
-            await interaction.followup.send(f"❌ {exc}", ephemeral=True)
+            await interaction.followup.send(refusal(exc), ephemeral=True)
             return
         except discord.HTTPException as exc:
             await interaction.followup.send(f"❌ Discord refused the post: {exc.text or exc.status}", ephemeral=True)
@@ -271,7 +265,7 @@ class DailiesCog(commands.Cog, name="dailies"):
                 guild_id, channel.id, cron, tz, template, prompts.split("|"), interaction.user.id
             )
         except DailiesError as exc:
-            await interaction.response.send_message(f"❌ {exc}", ephemeral=True)
+            await interaction.response.send_message(refusal(exc), ephemeral=True)
             return
         await interaction.response.send_message(
             f"🗓️ Scheduled post #{sched.id} in {channel.mention}: `{sched.cron}` ({sched.timezone}), "
@@ -299,7 +293,7 @@ class DailiesCog(commands.Cog, name="dailies"):
         try:
             await self.state.service.remove_schedule(interaction.guild_id or 0, schedule)
         except DailiesError as exc:
-            await interaction.response.send_message(f"❌ {exc}", ephemeral=True)
+            await interaction.response.send_message(refusal(exc), ephemeral=True)
             return
         await interaction.response.send_message(f"🗑️ Scheduled post #{schedule} removed.", ephemeral=True)
 
