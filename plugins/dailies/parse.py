@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import re
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -298,13 +299,18 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
 #: Parsing runs in one worker process: feedparser is pure Python, and in a thread it would hold the GIL
 #: the event loop needs (measured: loop lag p99 several times higher). Started on first use.
 _parser: ProcessPoolExecutor | None = None
+_starting = threading.Lock()
 
 
-def _executor() -> ProcessPoolExecutor:
+def _start_parser() -> ProcessPoolExecutor:
+    """The parsing process, started (in a worker thread: spawning it takes a while) and ready."""
     global _parser
-    if _parser is None:
-        _parser = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    return _parser
+    with _starting:
+        if _parser is None:
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool.submit(int).result()
+            _parser = pool
+        return _parser
 
 
 def worker_cpu_seconds() -> float:
@@ -321,11 +327,13 @@ def worker_cpu_seconds() -> float:
 
 
 async def parse_feed_async(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """:func:`parse_feed` in the parsing process (restarted if it died)."""
+    """:func:`parse_feed` in the parsing process (started on first use, restarted if it died)."""
     global _parser
     loop = asyncio.get_running_loop()
+    pool = _parser or await asyncio.to_thread(_start_parser)
     try:
-        return await loop.run_in_executor(_executor(), parse_feed, body, url, content_type)
+        return await loop.run_in_executor(pool, parse_feed, body, url, content_type)
     except BrokenProcessPool:
         _parser = None
-        return await loop.run_in_executor(_executor(), parse_feed, body, url, content_type)
+        pool = await asyncio.to_thread(_start_parser)
+        return await loop.run_in_executor(pool, parse_feed, body, url, content_type)

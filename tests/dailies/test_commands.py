@@ -28,7 +28,7 @@ def item(n: int) -> dict[str, str]:
 
 async def add(emulator: Emulator, who: Member, guild: Guild, source: str, **options: Any) -> str:
     general = emulator.general(guild)
-    answer = await emulator.invoke(who, general, "dailies add", source=source, channel=general, **options)
+    answer = await emulator.invoke(who, general, "dailies add", source=source, channel=general, timeout=30, **options)
     return answer.content or ""
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from core.clock import ManualClock
 from core.testing.emulator import Emulator, Guild, Member
 from core.testing.pytest_plugin import eventually
 from plugins.dailies.models import Entry, Feed, Subscription
@@ -58,7 +59,7 @@ async def test_new_items_are_posted_once_and_old_ones_never(
 
     assert answer.ephemeral and "Items already in the feed are not posted" in answer.content
     assert posted_links(emulator, general) == ["https://news.example/3", "https://news.example/4"]
-    assert first.new_items == 2 and second.new_items == 0
+    assert first.new_items == 2 and second.new_items == 0  # the scheduler's clock stands still: no other cycle
     sub = await Subscription.get(guild_id=guild.id)
     assert sub.items_posted == 2
     assert await Entry.filter(status="posted").count() == 2
@@ -288,7 +289,7 @@ def _post_of(n: int) -> Any:
 
 
 async def test_the_poll_job_runs_from_the_scheduler(
-    emulator: Emulator, guild: Guild, runtime_factory: Any, admin: Member, feeds: FeedServer
+    emulator: Emulator, guild: Guild, runtime_factory: Any, admin: Member, feeds: FeedServer, clock: ManualClock
 ) -> None:
     runtime = await runtime_factory({"config": {}, "dailies": dailies_plugin(tick=0.2, min_interval=1)})
     url = feeds.set("/live", rss([item(0)]))
@@ -297,5 +298,9 @@ async def test_the_poll_job_runs_from_the_scheduler(
 
     feeds.set("/live", rss([item(1), item(0)]))
 
-    await eventually(lambda: posted_links(emulator, emulator.general(guild)) == ["https://news.example/1"], timeout=10)
-    assert state(runtime).service.clock is not None
+    def posted() -> bool:
+        clock.advance(1)  # the scheduler's time: the poll job (every 0.2 s) runs
+        return posted_links(emulator, emulator.general(guild)) == ["https://news.example/1"]
+
+    await eventually(posted, timeout=10, interval=0.1)
+    assert state(runtime).poller.recovered
