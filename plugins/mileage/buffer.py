@@ -44,7 +44,8 @@ class WriteBuffer:
         self.max_backoff = max_backoff
         self._queue: collections.deque[Award] = collections.deque()
         self._waiters: dict[tuple[int, str], asyncio.Future[Applied | None]] = {}
-        self._ready = asyncio.Event()
+        self._retry_at = 0.0
+        self._backoff = 0.0
         self._room = asyncio.Event()
         self._room.set()
         self._lock = asyncio.Lock()
@@ -70,7 +71,6 @@ class WriteBuffer:
             self._room.clear()
             await self._room.wait()
         self._queue.append(award)
-        self._ready.set()
         if self.closed:
             await self.flush()
 
@@ -81,27 +81,22 @@ class WriteBuffer:
         await self.put(award)
         return await future
 
-    async def run(self) -> None:
-        """The flusher: write what arrives, batch by batch, forever (retrying through database outages)."""
-        backoff = 0.1
-        while True:
-            await self._ready.wait()
+    async def drain(self) -> None:
+        """Write what is held, batch by batch (the flusher job calls this several times a second). While the
+        database is unreachable the batch stays at the head and the next try waits (backoff up to a few seconds)."""
+        loop = asyncio.get_running_loop()
+        if not self._queue or loop.time() < self._retry_at:
+            return
+        while self._queue:
             try:
                 await self._flush_once()
-            except Exception as exc:  # noqa: BLE001 - the flusher must outlive any failure; logged, retried
+            except Exception as exc:  # noqa: BLE001 - held and retried; the job must not die of an outage
                 self.failures += 1
-                log.warning(
-                    "mileage writes held: database unavailable",
-                    held=len(self._queue),
-                    error=str(exc)[:200],
-                    retry=backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(self.max_backoff, backoff * 2)
-                continue
-            backoff = 0.1
-            if not self._queue:
-                self._ready.clear()
+                self._backoff = min(self.max_backoff, self._backoff * 2) if self._backoff else 0.1
+                self._retry_at = loop.time() + self._backoff
+                log.warning("mileage writes held", held=len(self._queue), error=str(exc)[:200], retry=self._backoff)
+                return
+            self._backoff = 0.0
 
     async def flush(self, *, deadline: float | None = None) -> None:
         """Write everything held now (shutdown, admin commands); retries until ``deadline`` (loop time) passes."""

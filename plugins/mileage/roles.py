@@ -67,7 +67,6 @@ class Reconciler:
         self._dirty: dict[int, set[int]] = {}
         self._full: set[int] = set()
         self._promotions: list[Promotion] = []
-        self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._lock = asyncio.Lock()
@@ -78,38 +77,27 @@ class Reconciler:
         """Reconcile these members soon."""
         self._dirty.setdefault(guild_id, set()).update(user_ids)
         self._idle.clear()
-        self._wake.set()
 
     def mark_guild(self, guild_id: int) -> None:
         """Reconcile every member of the guild soon."""
         self._full.add(guild_id)
         self._idle.clear()
-        self._wake.set()
 
     def announce(self, promotion: Promotion) -> None:
         """Announce a promotion soon (after its roles are reconciled)."""
         self._promotions.append(promotion)
         self._idle.clear()
-        self._wake.set()
 
     async def wait_idle(self) -> None:
         """Wait until the queued work is done (tests, shutdown)."""
         await self._idle.wait()
 
-    async def run(self) -> None:
-        """The worker: drain queued work forever; a failure is logged and the worker goes on."""
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("mileage: role reconcile failed; retrying later")
-                await asyncio.sleep(1.0)
-                self._wake.set()
-                continue
-            if not (self._dirty or self._full or self._promotions):
-                self._idle.set()
+    async def tick(self) -> None:
+        """The reconcile job (several times a second): do the queued work, if any."""
+        if self._dirty or self._full or self._promotions:
+            await self.drain()
+        if not (self._dirty or self._full or self._promotions):
+            self._idle.set()
 
     async def drain(self) -> None:
         """Do the queued work once."""

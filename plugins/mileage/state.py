@@ -34,6 +34,8 @@ log = structlog.get_logger("omo.plugins.mileage")
 _states: weakref.WeakKeyDictionary[Any, MileageState] = weakref.WeakKeyDictionary()
 SHUTDOWN_FLUSH_SECONDS = 30.0
 AVATAR_TIMEOUT = 3.0
+#: How often the write buffer and the role reconcile look for work (seconds).
+FLUSH_INTERVAL = 0.1
 
 
 def state_for(plugin: PluginContext) -> MileageState:
@@ -348,8 +350,8 @@ class MileageState:
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Register the plugin's jobs: the write flusher, the reconcile worker, the voice minute."""
-        self.plugin.run_forever(self.buffer.run, name="ledger-writer")
-        self.plugin.run_forever(self.reconciler.run, name="role-reconcile")
+        self.plugin.every(FLUSH_INTERVAL, self.buffer.drain, name="ledger-writer", initial_delay=0)
+        self.plugin.every(FLUSH_INTERVAL, self.reconciler.tick, name="role-reconcile", initial_delay=0)
         self.plugin.every(60, self.voice_minute, name="voice-minute", initial_delay=60)
 
     async def stop(self) -> None:
