@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from tortoise.exceptions import IntegrityError
 
 from core.db import is_transient
 
@@ -119,7 +120,7 @@ class WriteBuffer:
             take = [self._queue[i] for i in range(min(self.batch, len(self._queue)))]
             try:
                 applied = await self.service.apply(take)
-            except Exception as exc:
+            except (IntegrityError, ValueError, TypeError) as exc:
                 if is_transient(exc):
                     raise
                 applied = await self._isolate(take)
@@ -134,12 +135,14 @@ class WriteBuffer:
                 log.exception("mileage: handling written points failed")
 
     async def _isolate(self, take: list[Award]) -> list[Applied]:
-        """A batch failed for a reason other than the connection: write its awards one by one, log the bad one."""
+        """A batch was refused for its data (not for the connection): write its awards one by one and log the one
+        the database refuses. Any other error (connection lost, database refusing connections, ...) holds the
+        whole batch for a retry: nothing is dropped for an outage."""
         applied: list[Applied] = []
         for award in take:
             try:
                 applied += await self.service.apply([award])
-            except Exception as exc:
+            except (IntegrityError, ValueError, TypeError) as exc:
                 if is_transient(exc):
                     raise
                 self._drop_poison(award, exc)

@@ -186,7 +186,7 @@ async def _apply(conn: BaseDBAsyncClient, awards: Sequence[Award]) -> list[Appli
             f"INSERT INTO mileage_event ({', '.join(cols)}) VALUES {_placeholders(dialect, len(chunk), len(cols))} "
             "ON CONFLICT DO NOTHING RETURNING id, guild_id, key"
         )
-        _, rows = await conn.execute_query(sql, values)
+        rows = await conn.execute_query_dict(sql, values)
         for row in rows:
             written[(int(row["guild_id"]), str(row["key"]))] = int(row["id"])
     done = [a for a in items if (a.guild_id, a.key) in written]
@@ -221,7 +221,7 @@ async def _apply(conn: BaseDBAsyncClient, awards: Sequence[Award]) -> list[Appli
             "ELSE mileage_member.last_message_at END, updated_at = excluded.updated_at "
             "RETURNING guild_id, user_id, points"
         )
-        _, rows = await conn.execute_query(sql, values)
+        rows = await conn.execute_query_dict(sql, values)
         for row in rows:
             totals[(int(row["guild_id"]), int(row["user_id"]))] = int(row["points"])
     day_items = list(days.items())
@@ -375,8 +375,8 @@ class MileageService:
             count_args = [guild_id, since]
             sql = f"{inner} ORDER BY points DESC, user_id LIMIT {p(3)} OFFSET {p(4)}"
             args = [guild_id, since, per_page, offset]
-        _, counted = await conn.execute_query(count_sql, count_args)
-        _, rows = await conn.execute_query(sql, args)
+        counted = await conn.execute_query_dict(count_sql, count_args)
+        rows = await conn.execute_query_dict(sql, args)
         board_rows = []
         rank = offset
         previous: int | None = None
@@ -396,14 +396,14 @@ class MileageService:
         p = lambda n: _param(dialect, n)  # noqa: E731
         if days is None:
             sql = f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > {p(2)}"
-            _, rows = await conn.execute_query(sql, [guild_id, points])
+            rows = await conn.execute_query_dict(sql, [guild_id, points])
         else:
             since = utcnow().date() - timedelta(days=days - 1)
             sql = (
                 "SELECT COUNT(*) AS n FROM (SELECT user_id FROM mileage_daily "
                 f"WHERE guild_id = {p(1)} AND day >= {p(2)} GROUP BY user_id HAVING SUM(points) > {p(3)}) AS w"
             )
-            _, rows = await conn.execute_query(sql, [guild_id, since, points])
+            rows = await conn.execute_query_dict(sql, [guild_id, since, points])
         return int(rows[0]["n"]) + 1
 
     async def history(
@@ -436,7 +436,7 @@ class MileageService:
         if user_id is not None:
             sql += f"AND user_id = {_param(dialect, 3)} "
             args.append(user_id)
-        _, rows = await conn.execute_query(sql + "GROUP BY day", args)
+        rows = await conn.execute_query_dict(sql + "GROUP BY day", args)
         found = {
             (r["day"] if isinstance(r["day"], date) else date.fromisoformat(str(r["day"]))): int(r["points"])
             for r in rows

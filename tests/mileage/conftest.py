@@ -3,13 +3,16 @@ members, and helpers to reach the plugin's live state."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 
 from core.testing.emulator import Emulator, Guild, Member
 
+T = TypeVar("T")
 MANAGE_GUILD = 1 << 5
 MANAGE_ROLES = 1 << 28
 
@@ -50,3 +53,16 @@ async def settled(runtime: Any) -> Any:
     await st.buffer.flush()
     await st.reconciler.wait_idle()
     return st
+
+
+async def until(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition") -> T:  # noqa: ASYNC109
+    """Like ``eventually`` for an async check (a database read): poll until it returns something truthy."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        await asyncio.sleep(0.05)
