@@ -55,7 +55,7 @@ async def settled(runtime: Any) -> Any:
     return st
 
 
-async def until(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition") -> T:  # noqa: ASYNC109
+async def until(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition") -> T:
     """Like ``eventually`` for an async check (a database read): poll until it returns something truthy."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
