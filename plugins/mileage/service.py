@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ MAX_IMPORT_ROWS = 200_000
 MAX_TIERS = 25
 BATCH_ROWS = 500
 WINDOWS = {"all": None, "30d": 30, "7d": 7}
+#: Windowed rankings of guilds with at least this many ranked members are cached for WINDOW_TTL seconds.
+WINDOW_CACHE_MIN = 2000
+WINDOW_TTL = 60.0
 
 
 class MileageError(OmoError):
@@ -253,6 +257,7 @@ class MileageService:
 
     def __init__(self, connection: str = "default") -> None:
         self.connection = connection
+        self._windows: dict[tuple[int, int], tuple[float, list[BoardRow]]] = {}
 
     # ------------------------------------------------------------------------------ writing
     async def apply(self, awards: Sequence[Award]) -> list[Applied]:
@@ -357,26 +362,16 @@ class MileageService:
         dialect = _dialect(conn)
         p = lambda n: _param(dialect, n)  # noqa: E731
         days = WINDOWS[window]
-        if days is None:
-            count_sql = f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > 0"
-            count_args: list[Any] = [guild_id]
-            sql = (
-                f"SELECT user_id, points FROM mileage_member WHERE guild_id = {p(1)} AND points > 0 "
-                f"ORDER BY points DESC, user_id LIMIT {p(2)} OFFSET {p(3)}"
-            )
-            args: list[Any] = [guild_id, per_page, offset]
-        else:
-            since = utcnow().date() - timedelta(days=days - 1)
-            inner = (
-                f"SELECT user_id, SUM(points) AS points FROM mileage_daily WHERE guild_id = {p(1)} AND day >= {p(2)} "
-                "GROUP BY user_id HAVING SUM(points) > 0"
-            )
-            count_sql = f"SELECT COUNT(*) AS n FROM ({inner}) AS w"
-            count_args = [guild_id, since]
-            sql = f"{inner} ORDER BY points DESC, user_id LIMIT {p(3)} OFFSET {p(4)}"
-            args = [guild_id, since, per_page, offset]
-        counted = await conn.execute_query_dict(count_sql, count_args)
-        rows = await conn.execute_query_dict(sql, args)
+        if days is not None:
+            ranking = await self._window_ranking(conn, dialect, guild_id, days)
+            return Board(window, page, per_page, len(ranking), ranking[offset : offset + per_page])
+        count_sql = f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > 0"
+        sql = (
+            f"SELECT user_id, points FROM mileage_member WHERE guild_id = {p(1)} AND points > 0 "
+            f"ORDER BY points DESC, user_id LIMIT {p(2)} OFFSET {p(3)}"
+        )
+        counted = await conn.execute_query_dict(count_sql, [guild_id])
+        rows = await conn.execute_query_dict(sql, [guild_id, per_page, offset])
         board_rows = []
         rank = offset
         previous: int | None = None
@@ -385,26 +380,42 @@ class MileageService:
             if pts != previous:
                 rank = offset + i + 1
                 if i == 0 and offset:
-                    rank = await self._rank_in_window(conn, dialect, guild_id, pts, days)
+                    above = await conn.execute_query_dict(
+                        f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > {p(2)}",
+                        [guild_id, pts],
+                    )
+                    rank = int(above[0]["n"]) + 1
             board_rows.append(BoardRow(rank, int(row["user_id"]), pts))
             previous = pts
         return Board(window, page, per_page, int(counted[0]["n"]), board_rows)
 
-    async def _rank_in_window(
-        self, conn: BaseDBAsyncClient, dialect: str, guild_id: int, points: int, days: int | None
-    ) -> int:
-        p = lambda n: _param(dialect, n)  # noqa: E731
-        if days is None:
-            sql = f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > {p(2)}"
-            rows = await conn.execute_query_dict(sql, [guild_id, points])
-        else:
-            since = utcnow().date() - timedelta(days=days - 1)
-            sql = (
-                "SELECT COUNT(*) AS n FROM (SELECT user_id FROM mileage_daily "
-                f"WHERE guild_id = {p(1)} AND day >= {p(2)} GROUP BY user_id HAVING SUM(points) > {p(3)}) AS w"
-            )
-            rows = await conn.execute_query_dict(sql, [guild_id, since, points])
-        return int(rows[0]["n"]) + 1
+    async def _window_ranking(self, conn: BaseDBAsyncClient, dialect: str, guild_id: int, days: int) -> list[BoardRow]:
+        """The whole ranking of a window from the daily rollups. In a big guild it is kept for
+        ``WINDOW_TTL`` seconds (windowed boards may be that much behind); small guilds read it live."""
+        key = (guild_id, days)
+        now = time.monotonic()
+        cached = self._windows.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        since = utcnow().date() - timedelta(days=days - 1)
+        sql = (
+            "SELECT user_id, SUM(points) AS points FROM mileage_daily "
+            f"WHERE guild_id = {_param(dialect, 1)} AND day >= {_param(dialect, 2)} "
+            "GROUP BY user_id HAVING SUM(points) > 0 ORDER BY points DESC, user_id"
+        )
+        rows = await conn.execute_query_dict(sql, [guild_id, since])
+        ranking: list[BoardRow] = []
+        previous, rank = None, 0
+        for i, row in enumerate(rows):
+            pts = int(row["points"])
+            if pts != previous:
+                rank, previous = i + 1, pts
+            ranking.append(BoardRow(rank, int(row["user_id"]), pts))
+        if len(ranking) >= WINDOW_CACHE_MIN:
+            if len(self._windows) > 256:
+                self._windows.clear()
+            self._windows[key] = (now + WINDOW_TTL, ranking)
+        return ranking
 
     async def history(
         self, guild_id: int, user_id: int | None = None, *, limit: int = 20, before: int | None = None
