@@ -88,13 +88,30 @@ class MileageState:
         self._tiers: dict[int, list[TierRule]] = {}
         self._last_channel: dict[tuple[int, int], int] = {}
         self._cards: dict[tuple[int, int], tuple[CardFigures, bytes]] = {}
+        self._settings_lookups: dict[int, asyncio.Future[Any]] = {}
         self.earned = 0
         self.handled = 0
 
     # ------------------------------------------------------------------------------ lookups
     async def settings(self, guild_id: int) -> MileageSettings:
-        """The guild's mileage settings."""
-        settings: MileageSettings = await self.plugin.settings(guild_id)
+        """The guild's mileage settings. Concurrent callers share one lookup (a burst of messages after a start
+        or a settings change reads the settings once, not once per message)."""
+        pending = self._settings_lookups.get(guild_id)
+        if pending is not None:
+            shared: MileageSettings = await asyncio.shield(pending)
+            return shared
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._settings_lookups[guild_id] = future
+        try:
+            settings: MileageSettings = await self.plugin.settings(guild_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: each waiter gets it raised
+            raise
+        else:
+            future.set_result(settings)
+        finally:
+            self._settings_lookups.pop(guild_id, None)
         return settings
 
     async def curve(self, guild_id: int) -> Curve:
