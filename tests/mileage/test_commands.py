@@ -47,6 +47,20 @@ async def test_rank_shows_figures_and_a_png_card_of_the_expected_size(
     with Image.open(io.BytesIO(png)) as img:
         assert (img.format, img.size) == ("PNG", (934, 282))
     assert await _download(again.message["attachments"][0]["url"]) == png  # same figures: the cached card
+    assert [a["status"] for a in emulator.bot_actions("avatar.download")] == [200]  # drawn once, then cached
+
+
+async def test_rank_card_falls_back_to_initials_when_the_avatar_cannot_be_fetched(
+    emulator: Emulator, runtime: Any, guild: Guild, member: Any
+) -> None:
+    emulator.fail_next("GET /embed/avatars/*", status=404)
+
+    rank = await emulator.invoke(member, emulator.general(guild), "mileage rank")
+
+    png = await _download(rank.message["attachments"][0]["url"])
+    with Image.open(io.BytesIO(png)) as img:
+        assert img.size == (934, 282)
+    assert [a["status"] for a in emulator.bot_actions("avatar.download")] == [404]
 
 
 async def test_rank_of_a_bot_is_refused(emulator: Emulator, runtime: Any, guild: Guild, member: Any) -> None:

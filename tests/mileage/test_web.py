@@ -102,7 +102,11 @@ async def test_import_and_export_pages(
     assert "Imported 2 member(s), 150 points" in imported.text
     assert refused.status_code == 400 and "Nothing was imported" in refused.text
     assert exported.headers["content-type"].startswith("text/csv")
-    assert exported.text.splitlines() == ["member_id,points,level", "300000000000000001,120,1", "300000000000000002,30,0"]
+    assert exported.text.splitlines() == [
+        "member_id,points,level",
+        "300000000000000001,120,1",
+        "300000000000000002,30,0",
+    ]
 
 
 async def test_api_reads_and_writes_with_the_same_rules(
@@ -138,7 +142,12 @@ async def test_api_reads_and_writes_with_the_same_rules(
     assert tier.status_code == 200 and tier.json()["tiers"][0]["role_name"] == "Gold"
     assert bad_tier.status_code == 400
     assert board.json()["rows"][0] == {
-        "rank": 1, "user_id": str(member.user_id), "name": "mo", "points": 70, "level": None, "progress": None
+        "rank": 1,
+        "user_id": str(member.user_id),
+        "name": "mo",
+        "points": 70,
+        "level": None,
+        "progress": None,
     }
     assert bad_window.status_code == 400
     assert one.json()["tier"] == "Gold" and one.json()["level"] == 0
@@ -159,9 +168,11 @@ async def test_pages_and_api_are_refused_to_members_without_manage_server(
     client = await web_login(runtime, member)
 
     page = await client.get(f"/guilds/{guild.id}/mileage/")
-    api = await client.json("POST", f"/api/v1/guilds/{guild.id}/mileage/members/{member.user_id}/adjust", {
-        "points": 5, "reason": "self-service"
-    })
+    api = await client.json(
+        "POST",
+        f"/api/v1/guilds/{guild.id}/mileage/members/{member.user_id}/adjust",
+        {"points": 5, "reason": "self-service"},
+    )
 
     assert page.status_code == 403 and api.status_code == 403
     assert await state(runtime).service.history(guild.id) == []
