@@ -16,7 +16,8 @@ def point_discord_py_at(base_url: str) -> None:
     """Send discord.py's REST calls (incl. webhooks and interaction callbacks) and gateway to ``base_url``.
 
     Sets ``discord.http.Route.BASE`` to ``{base_url}/api/v10`` and the default gateway to
-    ``ws(s)://host:port/gateway`` and asset URLs (avatars) to ``base_url``. A plain ``Client`` dials the default gateway directly;
+    ``ws(s)://host:port/gateway``, and asset URLs (avatars) to ``base_url``. A plain ``Client`` dials the
+    default gateway directly;
     ``AutoShardedClient`` asks ``/gateway/bot``, which answers with the same URL.
     """
     base = base_url.rstrip("/")
