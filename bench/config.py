@@ -67,8 +67,9 @@ def _rate(count: int, seconds: float) -> float:
 
 
 async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, Any]:
+    from core.compose import compose_runtime
     from core.environment import Environment
-    from core.runtime import RunOptions, Runtime
+    from core.runtime import RunOptions
     from plugins.config import service_for
     from plugins.config.service import Actor
 
@@ -85,7 +86,7 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
                 "OMO_SECRET_KEY": "bench-secret-key-not-for-production",
             }
         )
-        runtime = Runtime(
+        runtime = compose_runtime(
             env,
             RunOptions(web_port=0, auto_migrate=True, connect_gateway=False, control_socket=False, watch_interval=3600),
         )

@@ -63,7 +63,8 @@ def _plugin_models(env: Environment) -> dict[str, str]:
 
 # ------------------------------------------------------------------ commands
 def cmd_run(args: argparse.Namespace, env: Environment) -> int:
-    from core.runtime import RunOptions, Runtime
+    from core.compose import compose_runtime
+    from core.runtime import RunOptions
 
     problem = token_problem(env.discord_token)
     if problem and not args.discord_api:
@@ -88,7 +89,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> int:
     if args.shard_ids and args.shard_count is None:
         _err("--shard-ids needs --shard-count")
         return 2
-    runtime = Runtime(env, options)
+    runtime = compose_runtime(env, options)
     asyncio.run(runtime.serve())
     return 0
 
@@ -240,8 +241,10 @@ def cmd_new_plugin(args: argparse.Namespace, env: Environment) -> int:
     from core.scaffold import import_path, scaffold_plugin
 
     created = scaffold_plugin(args.name, Path(args.dir))
+    here = Path.cwd()
     for path in created:
-        _out(f"created {path}")
+        shown = path.absolute()
+        _out(f"created {shown.relative_to(here) if shown.is_relative_to(here) else shown}")
     module = import_path(Path(args.dir), args.name)
     table = f"[plugins.{args.name}] enabled = true"
     if module != f"plugins.{args.name}":

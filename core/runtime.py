@@ -1,8 +1,13 @@
-"""The runtime: one asyncio loop running the gateway client, the web admin and the scheduler.
+"""The runtime: one asyncio loop running the gateway client, the web app and the scheduler.
 
 ``Runtime.start`` brings everything up in order (plugins.toml, plugin imports,
 database, gate, bot, web, plugins, gateway); ``Runtime.stop`` stops accepting
 work, lets in-flight writes finish and closes the gateway and the database.
+
+The runtime does not know which web app it serves: the composition point
+(:mod:`core.compose`, used by ``omo run``, ``omo demo`` and the test fixtures)
+hands it a factory (the web admin's ``create_app``). Without one, no web server
+runs and plugin blueprints are not mounted.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +38,7 @@ from core.errors import ConfigError, DatabaseError
 from core.gate import Gate
 from core.migrator import missing_migrations, pending, upgrade_all
 from core.plugin_host import PluginHost, PluginState
-from core.plugins_file import PluginsFile, load_plugins_file
+from core.plugins_file import PluginsFile, PluginsFileWatcher, load_plugins_file
 from core.scheduler import Scheduler
 from core.settings import DefaultSettings, SettingsService
 
@@ -42,6 +47,10 @@ if TYPE_CHECKING:
     from quart import Quart
 
     from core.web_mount import WebMount
+
+#: Builds the web app a runtime serves (the web admin's ``create_app``); it may set ``runtime.web_mount`` so
+#: that plugin blueprints are mounted on the app.
+WebAppFactory = Callable[["Runtime"], "Quart"]
 
 log = structlog.get_logger("omo.runtime")
 SHUTDOWN_SECONDS = 10.0
@@ -72,13 +81,16 @@ class RunOptions:
 class Runtime:
     """Everything one omo process runs."""
 
-    def __init__(self, env: Environment, options: RunOptions | None = None) -> None:
+    def __init__(
+        self, env: Environment, options: RunOptions | None = None, *, web: WebAppFactory | None = None
+    ) -> None:
         self.env = env
+        self.web_factory = web
         self.options = options or RunOptions()
         self.plugins_file_path: Path = env.plugins_file
         self.plugins_file: PluginsFile = PluginsFile()
         self.plugins_file_error: str | None = None
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler(lease_seconds=env.job_lease_seconds)
         self.host = PluginHost(self)
         self.settings = SettingsService(self.host)
         self.bus = Bus()
@@ -91,7 +103,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[Any]] = []
         self._web_shutdown = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
-        self._file_mtime: float | None = None
+        self.plugins_file_watcher: PluginsFileWatcher | None = None
         self.db_ok = False
 
     # ---------------------------------------------------------------- helpers
@@ -152,15 +164,14 @@ class Runtime:
     # ------------------------------------------------------------------ start
     def read_plugins_file(self) -> PluginsFile:
         """Load plugins.toml (raises :class:`ConfigError`)."""
-        pf = load_plugins_file(self.plugins_file_path)
-        with contextlib.suppress(OSError):
-            self._file_mtime = self.plugins_file_path.stat().st_mtime
-        return pf
+        return load_plugins_file(self.plugins_file_path)
 
     async def start(self) -> None:
         """Bring the whole process up; raises ConfigError / DatabaseError with what to do."""
         opts = self.options
         self.plugins_file = self.read_plugins_file()
+        watcher = PluginsFileWatcher(self.plugins_file_path, opts.watch_interval, self.apply_plugins_file)
+        self.plugins_file_watcher = watcher
         self.host.discover(self.plugins_file)
         order = self.host.load_enabled(self.plugins_file.enabled_plugins())
         models = self.host.models()
@@ -182,7 +193,7 @@ class Runtime:
         await self.bus.start(self.env.database_url if self.env.is_postgres else None)
         self.gate.attach_bus(self.bus)
         if opts.discord_api:
-            from core.testing.emulator.discord_target import point_discord_py_at
+            from core.discord_target import point_discord_py_at
 
             point_discord_py_at(opts.discord_api)
         shard_opts: dict[str, Any] = {}
@@ -191,13 +202,14 @@ class Runtime:
             shard_opts["shard_ids"] = opts.shard_ids or list(range(opts.shard_count))
         intents = compute_intents(self.host.intents())
         self.bot = OmoBot(self, intents=intents, **shard_opts, **opts.bot_options)
-        await self._start_web()
+        if self.web_factory is not None:
+            await self._start_web(self.web_factory)
         self.host.pm.register(DefaultSettings(), name="core.settings")
         await self.host.start_all(order)
         self.host.pm.hook.omo_runtime_started.call_historic(kwargs={"runtime": self})
         if opts.connect_gateway:
             self._tasks.append(asyncio.get_running_loop().create_task(self._run_gateway(), name="omo:gateway"))
-        self._tasks.append(asyncio.get_running_loop().create_task(self._watch_plugins_file(), name="omo:watch"))
+        self._tasks.append(asyncio.get_running_loop().create_task(watcher.run(), name="omo:watch"))
         if opts.control_socket:
             from core.control import serve_control
 
@@ -281,13 +293,11 @@ class Runtime:
         host = self.options.web_host or self.plugins_file.web.host
         return f"http://{host}:{self.web_port}"
 
-    async def _start_web(self) -> None:
+    async def _start_web(self, factory: WebAppFactory) -> None:
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
-        from webadmin.app import create_app
-
-        self.app = create_app(self)
+        self.app = factory(self)
         self._install_loop_exception_filter()
         host = self.options.web_host or self.plugins_file.web.host
         port = self.options.web_port if self.options.web_port is not None else self.plugins_file.web.port
@@ -318,16 +328,6 @@ class Runtime:
         )
 
     # ------------------------------------------------------- plugins.toml live
-    async def _watch_plugins_file(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.watch_interval)
-            try:
-                mtime = self.plugins_file_path.stat().st_mtime
-            except OSError:
-                continue
-            if mtime != self._file_mtime:
-                await self.apply_plugins_file()
-
     async def apply_plugins_file(self) -> bool:
         """Re-read plugins.toml and apply it; a bad file is rejected and the last good one stays."""
         try:
@@ -344,10 +344,13 @@ class Runtime:
                 record.loaded.context.defaults = self.host.defaults_of(name)
         self.bot.command_prefix = command_prefix(new.bot.prefix, self.bot.intents)
         wanted, running = set(new.enabled_plugins()), set(self.host.enabled_names())
+        unknown = [n for n in new.enabled_plugins() if not self.host.records[n].module_name]
+        if unknown:
+            log.warning("plugins.toml names unknown plugins", plugins=unknown)
         for name in [n for n in old.enabled_plugins() if n in running and n not in wanted][::-1]:
             await self.host.disable(name)
         for name in new.enabled_plugins():
-            if name not in running:
+            if name not in running and name not in unknown:
                 await self.host.enable(name)
         log.info("plugins.toml applied", enabled=self.host.enabled_names())
         return True
