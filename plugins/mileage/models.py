@@ -42,7 +42,8 @@ class MemberTotal(Model):
     class Meta:
         table = "mileage_member"
         unique_together = (("guild_id", "user_id"),)
-        indexes = (("guild_id", "points"), ("guild_id", "last_message_at"))
+        # (guild, points, user) read backwards gives the leaderboard order (points, then user id, descending)
+        indexes = (("guild_id", "points", "user_id"), ("guild_id", "last_message_at"))
 
 
 class DailyRollup(Model):

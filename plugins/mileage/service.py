@@ -368,7 +368,7 @@ class MileageService:
         count_sql = f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > 0"
         sql = (
             f"SELECT user_id, points FROM mileage_member WHERE guild_id = {p(1)} AND points > 0 "
-            f"ORDER BY points DESC, user_id LIMIT {p(2)} OFFSET {p(3)}"
+            f"ORDER BY points DESC, user_id DESC LIMIT {p(2)} OFFSET {p(3)}"
         )
         counted = await conn.execute_query_dict(count_sql, [guild_id])
         rows = await conn.execute_query_dict(sql, [guild_id, per_page, offset])
@@ -401,7 +401,7 @@ class MileageService:
         sql = (
             "SELECT user_id, SUM(points) AS points FROM mileage_daily "
             f"WHERE guild_id = {_param(dialect, 1)} AND day >= {_param(dialect, 2)} "
-            "GROUP BY user_id HAVING SUM(points) > 0 ORDER BY points DESC, user_id"
+            "GROUP BY user_id HAVING SUM(points) > 0 ORDER BY points DESC, user_id DESC"
         )
         rows = await conn.execute_query_dict(sql, [guild_id, since])
         ranking: list[BoardRow] = []
