@@ -7,6 +7,7 @@ daily rollups, all in one transaction, in a few multi-row statements whatever th
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import structlog
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -26,6 +28,8 @@ from core.errors import OmoError
 
 from .levels import Curve, TierRule
 from .models import LedgerEvent, MemberTotal, Tier
+
+log = structlog.get_logger("omo.plugins.mileage")
 
 KINDS = ("message", "voice", "manual", "reversal", "import", "reset", "plugin")
 MAX_POINTS = 10**12
@@ -258,6 +262,7 @@ class MileageService:
     def __init__(self, connection: str = "default") -> None:
         self.connection = connection
         self._windows: dict[tuple[int, int], tuple[float, list[BoardRow]]] = {}
+        self._refreshing: dict[tuple[int, int], asyncio.Task[list[BoardRow]]] = {}
 
     # ------------------------------------------------------------------------------ writing
     async def apply(self, awards: Sequence[Award]) -> list[Applied]:
@@ -390,20 +395,33 @@ class MileageService:
         return Board(window, page, per_page, int(counted[0]["n"]), board_rows)
 
     async def _window_ranking(self, conn: BaseDBAsyncClient, dialect: str, guild_id: int, days: int) -> list[BoardRow]:
-        """The whole ranking of a window from the daily rollups. In a big guild it is kept for
-        ``WINDOW_TTL`` seconds (windowed boards may be that much behind); small guilds read it live."""
+        """The whole ranking of a window from the daily rollups. In a big guild it is kept and refreshed in the
+        background once older than ``WINDOW_TTL`` seconds (readers get the previous ranking meanwhile: windowed
+        boards may be that much behind); small guilds read it live."""
         key = (guild_id, days)
-        now = time.monotonic()
         cached = self._windows.get(key)
-        if cached is not None and cached[0] > now:
+        if cached is not None:
+            if cached[0] <= time.monotonic() and key not in self._refreshing:
+                task = asyncio.get_running_loop().create_task(self._refresh_window(conn, dialect, guild_id, days))
+                self._refreshing[key] = task
+                task.add_done_callback(lambda _t: self._refreshing.pop(key, None))
             return cached[1]
+        return await self._refresh_window(conn, dialect, guild_id, days)
+
+    async def _refresh_window(self, conn: BaseDBAsyncClient, dialect: str, guild_id: int, days: int) -> list[BoardRow]:
         since = utcnow().date() - timedelta(days=days - 1)
         sql = (
             "SELECT user_id, SUM(points) AS points FROM mileage_daily "
             f"WHERE guild_id = {_param(dialect, 1)} AND day >= {_param(dialect, 2)} "
             "GROUP BY user_id HAVING SUM(points) > 0 ORDER BY points DESC, user_id DESC"
         )
-        rows = await conn.execute_query_dict(sql, [guild_id, since])
+        try:
+            rows = await conn.execute_query_dict(sql, [guild_id, since])
+        except Exception:
+            if (guild_id, days) in self._windows:  # a background refresh: keep the previous ranking, log
+                log.exception("mileage: windowed ranking refresh failed", guild_id=guild_id, days=days)
+                return self._windows[(guild_id, days)][1]
+            raise
         ranking: list[BoardRow] = []
         previous, rank = None, 0
         for i, row in enumerate(rows):
@@ -414,7 +432,7 @@ class MileageService:
         if len(ranking) >= WINDOW_CACHE_MIN:
             if len(self._windows) > 256:
                 self._windows.clear()
-            self._windows[key] = (now + WINDOW_TTL, ranking)
+            self._windows[(guild_id, days)] = (time.monotonic() + WINDOW_TTL, ranking)
         return ranking
 
     async def history(
