@@ -35,7 +35,7 @@ _states: weakref.WeakKeyDictionary[Any, MileageState] = weakref.WeakKeyDictionar
 SHUTDOWN_FLUSH_SECONDS = 30.0
 AVATAR_TIMEOUT = 3.0
 #: How often the write buffer and the role reconcile look for work (seconds).
-FLUSH_INTERVAL = 0.1
+FLUSH_INTERVAL = 0.25
 
 
 def state_for(plugin: PluginContext) -> MileageState:
@@ -89,6 +89,7 @@ class MileageState:
         self._last_channel: dict[tuple[int, int], int] = {}
         self._cards: dict[tuple[int, int], tuple[CardFigures, bytes]] = {}
         self._settings_lookups: dict[int, asyncio.Future[Any]] = {}
+        self._role_shape: dict[int, tuple[str, int, int, int]] = {}
         self.earned = 0
         self.handled = 0
 
@@ -112,7 +113,17 @@ class MileageState:
             future.set_result(settings)
         finally:
             self._settings_lookups.pop(guild_id, None)
+        self._notice_settings(guild_id, settings)
         return settings
+
+    def _notice_settings(self, guild_id: int, settings: MileageSettings) -> None:
+        """A change of what decides tier roles (mode, level curve) reconciles the guild's roles."""
+        shape = (settings.tier_mode, settings.level_a, settings.level_b, settings.level_c)
+        before = self._role_shape.get(guild_id)
+        self._role_shape[guild_id] = shape
+        if before is not None and before != shape:
+            self._cards = {k: v for k, v in self._cards.items() if k[0] != guild_id}
+            self.reconciler.mark_guild(guild_id)
 
     async def curve(self, guild_id: int) -> Curve:
         """The guild's level curve."""

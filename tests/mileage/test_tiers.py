@@ -109,3 +109,19 @@ async def test_promotions_are_announced_unless_the_member_opted_out(
     texts = [m.get("content") or "" for m in emulator.sent_messages(general.id)]
     assert any(f"<@{member.user_id}> reached the **Bronze** tier with 20 points" in t for t in texts)
     assert not any(f"<@{quiet.user_id}>" in t for t in texts)
+
+
+async def test_switching_to_replace_mode_takes_the_lower_roles_back(
+    emulator: Emulator, runtime: Any, guild: Guild, admin: Any, member: Any
+) -> None:
+    general = emulator.general(guild)
+    bronze, silver = await _tiers(emulator, guild, admin)
+    await emulator.invoke(admin, general, "mileage give", member=member, points=60, reason="r")
+    await eventually(lambda: {bronze.id, silver.id} <= roles_of(emulator, guild, member), what="both roles")
+
+    answer = await emulator.invoke(admin, general, "config set", plugin="mileage", key="tier_mode", value="replace")
+    await emulator.invoke(admin, general, "mileage tiers list")  # mileage reads its settings and sees the change
+
+    assert "Saved" in (answer.content or "")
+    await eventually(lambda: bronze.id not in roles_of(emulator, guild, member), what="Bronze taken back")
+    assert silver.id in roles_of(emulator, guild, member)
