@@ -112,11 +112,14 @@ class MileageCog(commands.Cog, name="mileage"):
         page = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() and len(parts[3]) < 7 else 1
         if interaction.guild is None:
             return
-        board = await self.state.service.leaderboard(interaction.guild.id, window=window, page=page, per_page=PER_PAGE)
-        curve = await self.state.curve(interaction.guild.id)
-        await interaction.response.edit_message(
-            embed=board_embed(board, curve, interaction.guild.name), view=board_buttons(board)
-        )
+        _, shown = await self._board(interaction.guild, window, page)
+        await interaction.response.edit_message(**shown)
+
+    async def _board(self, guild: discord.Guild, window: str, page: int) -> tuple[Board, dict[str, Any]]:
+        """A leaderboard page and the message parts that show it (embed and page buttons)."""
+        board = await self.state.service.leaderboard(guild.id, window=window, page=page, per_page=PER_PAGE)
+        curve = await self.state.curve(guild.id)
+        return board, {"embed": board_embed(board, curve, guild.name), "view": board_buttons(board)}
 
     # ------------------------------------------------------------------------------ members
     @mileage.command(name="rank", description="Points, level, tier and rank of a member, with a rank card")
@@ -173,14 +176,11 @@ class MileageCog(commands.Cog, name="mileage"):
     ) -> None:
         """One page, with buttons to page."""
         assert interaction.guild is not None
-        board = await self.state.service.leaderboard(interaction.guild.id, window=window, page=page, per_page=PER_PAGE)
+        board, shown = await self._board(interaction.guild, window, page)
         if board.rows == [] and page > board.pages:
             await _reply(interaction, f"Page {page} does not exist: the leaderboard has {board.pages} page(s).")
             return
-        curve = await self.state.curve(interaction.guild.id)
-        await interaction.response.send_message(
-            embed=board_embed(board, curve, interaction.guild.name), view=board_buttons(board)
-        )
+        await interaction.response.send_message(**shown)
 
     @mileage.command(name="history", description="Recent point changes of a member")
     @app_commands.describe(member="Whose history (yours when empty; others' need Manage Server)")

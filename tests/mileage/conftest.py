@@ -3,18 +3,14 @@ members, and helpers to reach the plugin's live state."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from core.testing.emulator import Emulator, Guild, Member
+from tests.config.conftest import admin, member
 
-T = TypeVar("T")
-MANAGE_GUILD = 1 << 5
-MANAGE_ROLES = 1 << 28
+__all__ = ["admin", "member"]  # the config tests' fixtures: a member with Manage Server, one without
 
 
 def mileage_plugins(**settings: Any) -> dict[str, dict[str, Any]]:
@@ -25,19 +21,6 @@ def mileage_plugins(**settings: Any) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def omo_plugins() -> dict[str, dict[str, Any]]:
     return mileage_plugins()
-
-
-@pytest.fixture
-def admin(emulator: Emulator, guild: Guild) -> Member:
-    """A member with Manage Server (through a role)."""
-    role = emulator.create_role(guild, "Admins", permissions=MANAGE_GUILD)
-    return emulator.create_member(guild, "ada", roles=[role])
-
-
-@pytest.fixture
-def member(emulator: Emulator, guild: Guild) -> Member:
-    """A member without Manage Server."""
-    return emulator.create_member(guild, "mo")
 
 
 def state(runtime: Any) -> Any:
@@ -53,16 +36,3 @@ async def settled(runtime: Any) -> Any:
     await st.buffer.flush()
     await st.reconciler.wait_idle()
     return st
-
-
-async def until(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition") -> T:
-    """Like ``eventually`` for an async check (a database read): poll until it returns something truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        await asyncio.sleep(0.05)

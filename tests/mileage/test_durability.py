@@ -11,7 +11,7 @@ import pytest
 
 from core.testing.emulator import Emulator, Guild
 from core.testing.pytest_plugin import TEST_DATABASE_ENV, eventually
-from tests.mileage.conftest import mileage_plugins, settled, state, until
+from tests.mileage.conftest import mileage_plugins, settled, state
 
 
 async def _equals(value: Any, expected: Any) -> bool:
@@ -99,7 +99,7 @@ async def test_a_reload_under_message_traffic_loses_no_point(emulator: Emulator,
         return sum((await st.service.totals(guild.id)).values())
 
     await eventually(lambda: len(runtime.bot.cached_messages) >= 90, what="every message seen")
-    await until(lambda: _equals(total(), 900), what="every point written")
+    await eventually(lambda: _equals(total(), 900), what="every point written", timeout=10)
 
     assert report is not None
     assert await total() == 900

@@ -10,10 +10,10 @@ import pytest_asyncio
 
 from core import db
 from core.migrator import upgrade_all
+from core.testing.pytest_plugin import eventually
 from plugins.mileage import service as service_module
 from plugins.mileage.levels import Curve, TierRule, desired_roles, level_of
 from plugins.mileage.service import AlreadyReversed, Award, ImportInvalid, MileageService, parse_import
-from tests.mileage.conftest import until
 
 MODELS = {"mileage": "plugins.mileage.models"}
 
@@ -96,7 +96,7 @@ async def test_big_windowed_boards_are_refreshed_in_the_background(
 
     assert first.rows[0].points == members and first.total_members == members
     assert stale.rows[0].points == members
-    assert await until(refreshed, what="the refreshed ranking")
+    assert await eventually(refreshed, what="the refreshed ranking")
 
 
 def test_import_reads_a_dict_of_players_and_refuses_foreign_levels() -> None:
