@@ -152,11 +152,51 @@ class ImportResult:
     digest: str
 
 
-def _placeholders(dialect: str, rows: int, cols: int) -> str:
-    if dialect == "postgres":
-        return ", ".join("(" + ", ".join(f"${r * cols + c + 1}" for c in range(cols)) + ")" for r in range(rows))
-    one = "(" + ", ".join("?" * cols) + ")"
-    return ", ".join([one] * rows)
+EVENT_COLUMNS = (
+    ("guild_id", "bigint"),
+    ("user_id", "bigint"),
+    ("points", "bigint"),
+    ("kind", "text"),
+    ("reason", "text"),
+    ("source", "text"),
+    ("actor_id", "bigint"),
+    ("key", "text"),
+    ("reverses_id", "bigint"),
+    ("created_at", "timestamptz"),
+)
+MEMBER_COLUMNS = (
+    ("guild_id", "bigint"),
+    ("user_id", "bigint"),
+    ("points", "bigint"),
+    ("messages", "bigint"),
+    ("last_message_at", "timestamptz"),
+    ("notify", "boolean"),
+    ("updated_at", "timestamptz"),
+)
+DAILY_COLUMNS = (("guild_id", "bigint"), ("user_id", "bigint"), ("day", "date"), ("points", "bigint"))
+
+
+async def _insert_rows(
+    conn: BaseDBAsyncClient, table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]], tail: str
+) -> list[dict[str, Any]]:
+    """``INSERT INTO table (...) <rows> <tail>`` in chunks; the rows RETURNING gives. On PostgreSQL the rows go
+    as one array per column through ``unnest``, so the statement text (and its prepared plan) is the same
+    whatever the batch size; on SQLite as a multi-row VALUES list."""
+    names = ", ".join(name for name, _ in columns)
+    out: list[dict[str, Any]] = []
+    postgres = _dialect(conn) == "postgres"
+    for start in range(0, len(rows), BATCH_ROWS):
+        chunk = rows[start : start + BATCH_ROWS]
+        if postgres:
+            arrays = ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(columns))
+            sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"
+            values: list[Any] = [list(column) for column in zip(*chunk, strict=True)]
+        else:
+            one = "(" + ", ".join("?" * len(columns)) + ")"
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))} {tail}"
+            values = [value for row in chunk for value in row]
+        out += await conn.execute_query_dict(sql, values)
+    return out
 
 
 def _param(dialect: str, n: int) -> str:
@@ -177,26 +217,21 @@ def _ts(value: Any) -> datetime | None:
 
 async def _apply(conn: BaseDBAsyncClient, awards: Sequence[Award]) -> list[Applied]:
     """Write ``awards`` on ``conn`` (inside the caller's transaction): events, totals, rollups."""
-    dialect = _dialect(conn)
     unique: dict[tuple[int, str], Award] = {}
     for award in awards:
         unique.setdefault((award.guild_id, award.key), award)
-    written: dict[tuple[int, str], int] = {}
     items = list(unique.values())
-    cols = ("guild_id", "user_id", "points", "kind", "reason", "source", "actor_id", "key", "reverses_id", "created_at")
-    for start in range(0, len(items), BATCH_ROWS):
-        chunk = items[start : start + BATCH_ROWS]
-        values: list[Any] = []
-        for a in chunk:
-            values += [a.guild_id, a.user_id, a.points, a.kind, a.reason, a.source, a.actor_id, a.key, a.reverses_id]
-            values.append(a.at)
-        sql = (
-            f"INSERT INTO mileage_event ({', '.join(cols)}) VALUES {_placeholders(dialect, len(chunk), len(cols))} "
-            "ON CONFLICT DO NOTHING RETURNING id, guild_id, key"
-        )
-        rows = await conn.execute_query_dict(sql, values)
-        for row in rows:
-            written[(int(row["guild_id"]), str(row["key"]))] = int(row["id"])
+    returned = await _insert_rows(
+        conn,
+        "mileage_event",
+        EVENT_COLUMNS,
+        [
+            (a.guild_id, a.user_id, a.points, a.kind, a.reason, a.source, a.actor_id, a.key, a.reverses_id, a.at)
+            for a in items
+        ],
+        "ON CONFLICT DO NOTHING RETURNING id, guild_id, key",
+    )
+    written = {(int(row["guild_id"]), str(row["key"])): int(row["id"]) for row in returned}
     done = [a for a in items if (a.guild_id, a.key) in written]
     if not done:
         return []
@@ -211,39 +246,27 @@ async def _apply(conn: BaseDBAsyncClient, awards: Sequence[Award]) -> list[Appli
             m[2] = a.at
         day_key = (a.guild_id, a.user_id, a.at.astimezone(UTC).date())
         days[day_key] = days.get(day_key, 0) + a.points
-    totals: dict[tuple[int, int], int] = {}
-    member_items = list(members.items())
-    for start in range(0, len(member_items), BATCH_ROWS):
-        chunk_m = member_items[start : start + BATCH_ROWS]
-        values = []
-        for (gid, uid), (pts, msgs, last) in chunk_m:
-            values += [gid, uid, pts, msgs, last, True, now]
-        sql = (
-            "INSERT INTO mileage_member (guild_id, user_id, points, messages, last_message_at, notify, updated_at) "
-            f"VALUES {_placeholders(dialect, len(chunk_m), 7)} "
-            "ON CONFLICT (guild_id, user_id) DO UPDATE SET points = mileage_member.points + excluded.points, "
-            "messages = mileage_member.messages + excluded.messages, "
-            "last_message_at = CASE WHEN excluded.last_message_at IS NULL THEN mileage_member.last_message_at "
-            "WHEN mileage_member.last_message_at IS NULL THEN excluded.last_message_at "
-            "WHEN excluded.last_message_at > mileage_member.last_message_at THEN excluded.last_message_at "
-            "ELSE mileage_member.last_message_at END, updated_at = excluded.updated_at "
-            "RETURNING guild_id, user_id, points"
-        )
-        rows = await conn.execute_query_dict(sql, values)
-        for row in rows:
-            totals[(int(row["guild_id"]), int(row["user_id"]))] = int(row["points"])
-    day_items = list(days.items())
-    for start in range(0, len(day_items), BATCH_ROWS):
-        chunk_d = day_items[start : start + BATCH_ROWS]
-        values = []
-        for (gid, uid, day), pts in chunk_d:
-            values += [gid, uid, day, pts]
-        sql = (
-            "INSERT INTO mileage_daily (guild_id, user_id, day, points) "
-            f"VALUES {_placeholders(dialect, len(chunk_d), 4)} "
-            "ON CONFLICT (guild_id, user_id, day) DO UPDATE SET points = mileage_daily.points + excluded.points"
-        )
-        await conn.execute_query(sql, values)
+    returned = await _insert_rows(
+        conn,
+        "mileage_member",
+        MEMBER_COLUMNS,
+        [(gid, uid, pts, msgs, last, True, now) for (gid, uid), (pts, msgs, last) in members.items()],
+        "ON CONFLICT (guild_id, user_id) DO UPDATE SET points = mileage_member.points + excluded.points, "
+        "messages = mileage_member.messages + excluded.messages, "
+        "last_message_at = CASE WHEN excluded.last_message_at IS NULL THEN mileage_member.last_message_at "
+        "WHEN mileage_member.last_message_at IS NULL THEN excluded.last_message_at "
+        "WHEN excluded.last_message_at > mileage_member.last_message_at THEN excluded.last_message_at "
+        "ELSE mileage_member.last_message_at END, updated_at = excluded.updated_at "
+        "RETURNING guild_id, user_id, points",
+    )
+    totals = {(int(row["guild_id"]), int(row["user_id"])): int(row["points"]) for row in returned}
+    await _insert_rows(
+        conn,
+        "mileage_daily",
+        DAILY_COLUMNS,
+        [(gid, uid, day, pts) for (gid, uid, day), pts in days.items()],
+        "ON CONFLICT (guild_id, user_id, day) DO UPDATE SET points = mileage_daily.points + excluded.points",
+    )
     out = []
     for a in done:
         new = totals[(a.guild_id, a.user_id)]
