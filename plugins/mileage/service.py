@@ -8,6 +8,7 @@ daily rollups, all in one transaction, in a few multi-row statements whatever th
 from __future__ import annotations
 
 import asyncio
+import bisect
 import csv
 import hashlib
 import io
@@ -38,9 +39,12 @@ MAX_IMPORT_ROWS = 200_000
 MAX_TIERS = 25
 BATCH_ROWS = 500
 WINDOWS = {"all": None, "30d": 30, "7d": 7}
-#: Windowed rankings of guilds with at least this many ranked members are cached for WINDOW_TTL seconds.
+#: Rankings (all time, 30 d, 7 d) of guilds with at least this many ranked members are kept in memory and
+#: refreshed in the background every WINDOW_TTL seconds: pages and ranks there may be that much behind.
 WINDOW_CACHE_MIN = 2000
 WINDOW_TTL = 60.0
+#: The "window" of the all-time ranking in the kept rankings.
+ALL_TIME = 0
 
 
 class MileageError(OmoError):
@@ -284,7 +288,7 @@ class MileageService:
 
     def __init__(self, connection: str = "default") -> None:
         self.connection = connection
-        self._windows: dict[tuple[int, int], tuple[float, list[BoardRow]]] = {}
+        self._windows: dict[tuple[int, int], tuple[float, list[BoardRow], list[int]]] = {}
         self._refreshing: dict[tuple[int, int], asyncio.Task[list[BoardRow]]] = {}
 
     # ------------------------------------------------------------------------------ writing
@@ -363,7 +367,11 @@ class MileageService:
         """Points, rank (ties share a rank), messages and opt-in of a member."""
         row = await MemberTotal.get_or_none(guild_id=guild_id, user_id=user_id)
         points = row.points if row else 0
-        above = await MemberTotal.filter(guild_id=guild_id, points__gt=points).count()
+        snapshot = self._snapshot(guild_id, ALL_TIME)
+        if snapshot is not None:
+            above = bisect.bisect_left(snapshot, -points)
+        else:
+            above = await MemberTotal.filter(guild_id=guild_id, points__gt=points).count()
         return Standing(user_id, points, above + 1, row.messages if row else 0, row.notify if row else True)
 
     async def notify_of(self, guild_id: int, user_ids: Iterable[int]) -> dict[int, bool]:
@@ -390,8 +398,8 @@ class MileageService:
         dialect = _dialect(conn)
         p = lambda n: _param(dialect, n)  # noqa: E731
         days = WINDOWS[window]
-        if days is not None:
-            ranking = await self._window_ranking(conn, dialect, guild_id, days)
+        if days is not None or (guild_id, ALL_TIME) in self._windows:
+            ranking = await self._window_ranking(conn, dialect, guild_id, days or ALL_TIME)
             return Board(window, page, per_page, len(ranking), ranking[offset : offset + per_page])
         count_sql = f"SELECT COUNT(*) AS n FROM mileage_member WHERE guild_id = {p(1)} AND points > 0"
         sql = (
@@ -415,7 +423,15 @@ class MileageService:
                     rank = int(above[0]["n"]) + 1
             board_rows.append(BoardRow(rank, int(row["user_id"]), pts))
             previous = pts
-        return Board(window, page, per_page, int(counted[0]["n"]), board_rows)
+        ranked = int(counted[0]["n"])
+        if ranked >= WINDOW_CACHE_MIN:  # a big guild: from now on served from a ranking kept in memory
+            await self._window_ranking(conn, dialect, guild_id, ALL_TIME)
+        return Board(window, page, per_page, ranked, board_rows)
+
+    def _snapshot(self, guild_id: int, days: int) -> list[int] | None:
+        """The kept ranking's points, negated (ascending), for rank lookups by bisection; None if not kept."""
+        cached = self._windows.get((guild_id, days))
+        return cached[2] if cached is not None else None
 
     async def _window_ranking(self, conn: BaseDBAsyncClient, dialect: str, guild_id: int, days: int) -> list[BoardRow]:
         """The whole ranking of a window from the daily rollups. In a big guild it is kept and refreshed in the
@@ -432,14 +448,21 @@ class MileageService:
         return await self._refresh_window(conn, dialect, guild_id, days)
 
     async def _refresh_window(self, conn: BaseDBAsyncClient, dialect: str, guild_id: int, days: int) -> list[BoardRow]:
-        since = utcnow().date() - timedelta(days=days - 1)
-        sql = (
-            "SELECT user_id, SUM(points) AS points FROM mileage_daily "
-            f"WHERE guild_id = {_param(dialect, 1)} AND day >= {_param(dialect, 2)} "
-            "GROUP BY user_id HAVING SUM(points) > 0 ORDER BY points DESC, user_id DESC"
-        )
+        if days == ALL_TIME:
+            sql = (
+                f"SELECT user_id, points FROM mileage_member WHERE guild_id = {_param(dialect, 1)} AND points > 0 "
+                "ORDER BY points DESC, user_id DESC"
+            )
+            args: list[Any] = [guild_id]
+        else:
+            sql = (
+                "SELECT user_id, SUM(points) AS points FROM mileage_daily "
+                f"WHERE guild_id = {_param(dialect, 1)} AND day >= {_param(dialect, 2)} "
+                "GROUP BY user_id HAVING SUM(points) > 0 ORDER BY points DESC, user_id DESC"
+            )
+            args = [guild_id, utcnow().date() - timedelta(days=days - 1)]
         try:
-            rows = await conn.execute_query_dict(sql, [guild_id, since])
+            rows = await conn.execute_query_dict(sql, args)
         except Exception:
             if (guild_id, days) in self._windows:  # a background refresh: keep the previous ranking, log
                 log.exception("mileage: windowed ranking refresh failed", guild_id=guild_id, days=days)
@@ -455,7 +478,7 @@ class MileageService:
         if len(ranking) >= WINDOW_CACHE_MIN:
             if len(self._windows) > 256:
                 self._windows.clear()
-            self._windows[(guild_id, days)] = (time.monotonic() + WINDOW_TTL, ranking)
+            self._windows[(guild_id, days)] = (time.monotonic() + WINDOW_TTL, ranking, [-r.points for r in ranking])
         return ranking
 
     async def history(

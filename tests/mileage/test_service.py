@@ -129,3 +129,16 @@ async def test_reset_is_recorded_and_totals_stay_consistent(ledger: MileageServi
     assert sorted(a.award.points for a in reset) == [-50, -30]
     assert undo.new_total in (50, 30)
     assert len(await ledger.history(4)) == 5
+
+
+async def test_big_guilds_rank_from_the_kept_all_time_ranking(ledger: MileageService) -> None:
+    members = service_module.WINDOW_CACHE_MIN
+    await ledger.apply([Award(5, 1000 + i, 1 + i // 2, "message", f"a{i}") for i in range(members)])
+
+    live = await ledger.standing(5, 1000 + 10)  # no kept ranking yet: counted in the database
+    board = await ledger.leaderboard(5, page=3, per_page=10)  # a big guild: the ranking is kept from now on
+    kept = await ledger.standing(5, 1000 + 10)
+
+    assert (live.points, live.rank) == (6, members - 11)  # ties share a rank
+    assert (kept.points, kept.rank) == (live.points, live.rank)
+    assert board.total_members == members and [r.rank for r in board.rows][:2] == [21, 21]
