@@ -8,6 +8,7 @@ seeded from the ledger (``last_message_at``) the first time the guild is seen af
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 import weakref
@@ -23,7 +24,7 @@ from .cards import CardFigures, render_card
 from .levels import Curve, TierRule, level_of
 from .roles import Promotion, Reconciler, is_promotion
 from .rules import rules_for
-from .service import Applied, Award, MileageService, clip
+from .service import MAX_ADJUST, Applied, Award, MileageError, MileageService, clip
 from .settings import MileageSettings
 
 if TYPE_CHECKING:
@@ -215,8 +216,14 @@ class MileageState:
         return points
 
     async def voice_minute(self) -> None:
-        """The voice job (every minute)."""
+        """The voice job (every minute); also forgets cooldowns that are over (a day at most)."""
         await self.voice_tick()
+        horizon = time.time() - 86400
+        for cooldowns in self._cooldowns.values():
+            for user_id in [u for u, at in cooldowns.items() if at < horizon]:
+                del cooldowns[user_id]
+        if len(self._last_channel) > 200_000:
+            self._last_channel.clear()
 
     async def voice_tick(self, now: float | None = None) -> int:
         """One minute of voice: points to every eligible member in voice (not muted, deafened, alone with bots, AFK,
@@ -264,15 +271,12 @@ class MileageState:
         """Points from another plugin (the ``omo_award_points`` hook): written before answering the new total."""
         if not self.plugin.is_enabled(guild_id):
             return None
-        award = Award(
-            guild_id,
-            user_id,
-            int(points),
-            "plugin",
-            clip(f"{source}:{key}" if key else f"{source}:{time.time_ns()}", 120),
-            clip(reason),
-            source=clip(source, 48),
-        )
+        if isinstance(points, bool) or not isinstance(points, int) or points == 0 or abs(points) > MAX_ADJUST:
+            raise MileageError(f"points must be a whole number from 1 to {MAX_ADJUST:,} (or down to -{MAX_ADJUST:,})")
+        raw_key = f"{clip(source, 48)}:{key}" if key else f"{clip(source, 48)}:{time.time_ns()}"
+        if len(raw_key) > 120:  # long keys are hashed, never cut (two keys must not collide)
+            raw_key = "h:" + hashlib.sha256(raw_key.encode()).hexdigest()
+        award = Award(guild_id, user_id, points, "plugin", raw_key, clip(reason), source=clip(source, 48))
         await self.buffer.submit(award)
         return await self.service.total(guild_id, user_id)
 

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from core.errors import OmoError
 from core.testing.emulator import Attachment, Emulator, Guild
 from core.testing.pytest_plugin import eventually
 from tests.mileage.conftest import mileage_plugins, settled, state
@@ -225,6 +226,8 @@ async def test_other_plugins_award_points_through_the_hook_once_per_key(
     second = await call(**kwargs, key="daily:1")
     third = await call(**kwargs, key="daily:2")
 
+    with pytest.raises(OmoError, match="whole number"):
+        await call(**{**kwargs, "points": 0}, key="daily:3")
     assert (first, second, third) == (12, 12, 24)
     await settled(runtime)
     kinds = [(e.kind, e.source, e.reason) for e in await state(runtime).service.history(guild.id)]
