@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, Response, g, redirect, render_template, request, send_from_directory
+from quart import Blueprint, Response, abort, g, redirect, render_template, request, send_from_directory
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from core.plugin import PluginContext
@@ -27,6 +27,7 @@ from .state import MileageState
 
 ASSETS = Path(__file__).parent / "static"
 PER_PAGE = 25
+MAX_ID = 2**63
 
 
 # ------------------------------------------------------------------------------------------ API models
@@ -229,6 +230,13 @@ def chart_svg(days: list[tuple[date, int]], width: int = 720, height: int = 200)
 def make_blueprint(plugin: PluginContext, state_of: Callable[[], MileageState]) -> Blueprint:
     """The ``mileage`` blueprint: pages and API."""
     bp = Blueprint("mileage", __name__, template_folder="templates")
+
+    @bp.url_value_preprocessor
+    def bounded_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        """Member and event ids beyond a 64-bit integer name nothing: 404, not a database error."""
+        for key in ("user_id", "event_id"):
+            if values and isinstance(values.get(key), int) and not 0 < values[key] < MAX_ID:
+                abort(404)
 
     def guild_of(guild_id: int) -> Any:
         return state_of().guild(guild_id)

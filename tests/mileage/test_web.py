@@ -136,6 +136,8 @@ async def test_api_reads_and_writes_with_the_same_rules(
     )
     synced = await client.json("POST", f"{api}/sync-roles")
     docs = await client.get("/openapi.json")
+    huge = await client.get(f"{api}/members/{2**70}")
+    huge_event = await client.json("POST", f"{api}/events/{2**64}/reverse", {})
 
     assert adjusted.status_code == 200 and adjusted.json()["total"] == 70
     assert too_big.status_code == 400 and no_reason.status_code == 400
@@ -157,6 +159,7 @@ async def test_api_reads_and_writes_with_the_same_rules(
     assert len(daily.json()["days"]) == 7 and daily.json()["days"][-1]["points"] == 0
     assert imported.status_code == 200 and imported.json()["members"] == 1
     assert synced.status_code == 200 and synced.json()["checked"] >= 1
+    assert huge.status_code == 404 and huge_event.status_code == 404
     paths = docs.json()["paths"]
     assert "/api/v1/guilds/{guild_id}/mileage/leaderboard" in paths
     assert "/api/v1/guilds/{guild_id}/mileage/events/{event_id}/reverse" in paths
