@@ -37,6 +37,8 @@ SHUTDOWN_FLUSH_SECONDS = 30.0
 AVATAR_TIMEOUT = 3.0
 #: How often the write buffer and the role reconcile look for work (seconds).
 FLUSH_INTERVAL = 0.25
+#: How often every guild this process serves is reconciled in full (roles changed while the bot was away).
+SWEEP_INTERVAL = 3600.0
 
 
 def state_for(plugin: PluginContext) -> MileageState:
@@ -371,6 +373,14 @@ class MileageState:
         self._cards[(guild_id, user_id)] = (figures, png)
         return png
 
+    async def sweep(self) -> None:
+        """Queue a full reconcile of every guild of this process that has tiers (a guild lives on one shard, so
+        each process sweeps its own guilds; the reconcile itself runs in the reconcile job)."""
+        bot = self.plugin.runtime.bot
+        for guild in list(bot.guilds) if bot is not None else []:
+            if self.plugin.is_enabled(guild.id) and await self.tiers(guild.id):
+                self.reconciler.mark_guild(guild.id)
+
     async def settle(self, seconds: float = 5.0) -> None:
         """Write what the buffer holds before an admin operation reads totals (gives up after ``seconds``:
         the held points are still written later)."""
@@ -385,6 +395,7 @@ class MileageState:
         self.plugin.every(FLUSH_INTERVAL, self.buffer.drain, name="ledger-writer", initial_delay=0)
         self.plugin.every(FLUSH_INTERVAL, self.reconciler.tick, name="role-reconcile", initial_delay=0)
         self.plugin.every(60, self.voice_minute, name="voice-minute", initial_delay=60)
+        self.plugin.every(SWEEP_INTERVAL, self.sweep, name="role-sweep", initial_delay=300)
 
     async def stop(self) -> None:
         """Flush what the buffer holds (the plugin stops: reload, disable, shutdown)."""

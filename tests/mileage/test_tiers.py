@@ -125,3 +125,17 @@ async def test_switching_to_replace_mode_takes_the_lower_roles_back(
     assert "Saved" in (answer.content or "")
     await eventually(lambda: bronze.id not in roles_of(emulator, guild, member), what="Bronze taken back")
     assert silver.id in roles_of(emulator, guild, member)
+
+
+async def test_the_sweep_gives_back_a_tier_role_removed_by_hand(
+    emulator: Emulator, runtime: Any, guild: Guild, admin: Any, member: Any
+) -> None:
+    bronze, _ = await _tiers(emulator, guild, admin)
+    await emulator.invoke(admin, emulator.general(guild), "mileage give", member=member, points=25, reason="r")
+    await eventually(lambda: bronze.id in roles_of(emulator, guild, member), what="Bronze")
+    await emulator.remove_role(guild, member, bronze)
+    await eventually(lambda: bronze.id not in roles_of(emulator, guild, member), what="Bronze removed by hand")
+
+    await state(runtime).sweep()
+
+    await eventually(lambda: bronze.id in roles_of(emulator, guild, member), what="Bronze given back")
