@@ -138,7 +138,6 @@ async def _bot_main(kind: str, info: dict[str, Any], expected: int, database_url
         from core.environment import Environment
         from core.runtime import RunOptions, Runtime
         from core.testing.pytest_plugin import write_plugins_toml
-        from plugins.mileage.state import running_state
 
         work = Path(tempfile.mkdtemp(prefix="omo-bench-mileage-"))
         plugins_file = work / "plugins.toml"
@@ -171,7 +170,8 @@ async def _bot_main(kind: str, info: dict[str, Any], expected: int, database_url
         if not await runtime.bot.wait_ready_or_timeout(60):
             raise TimeoutError("the omo runtime was not ready")
         runtime.bot.add_listener(on_message, "on_message")
-        state = running_state(runtime) if kind == "mileage" else None
+        loaded = runtime.host.loaded("mileage")
+        state = loaded.context.state if loaded is not None else None
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         profiler = None

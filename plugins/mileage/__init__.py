@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
+from core.plugin import NavItem, PluginInfo, hookimpl
 
 from .cog import MileageCog
 from .demo import set_up_demo
+from .hooks import MileageHooks
 from .settings import MileageSettings
-from .state import award_points, state_for
+from .state import MileageContext, MileageState
 from .web import make_blueprint
 
 VERSION = "1.0.0"
@@ -31,43 +32,42 @@ def omo_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def omo_setup(plugin: PluginContext) -> None:
-    state_for(plugin).start()
+def omo_state(plugin: MileageContext) -> MileageState:
+    return MileageState(plugin)
 
 
 @hookimpl
-async def omo_teardown(plugin: PluginContext) -> None:
-    await state_for(plugin).stop()
+def omo_setup(plugin: MileageContext) -> None:
+    plugin.state.start()
+    plugin.register(MileageHooks(plugin.state))
 
 
 @hookimpl
-def omo_cogs(plugin: PluginContext) -> list[Any]:
-    return [MileageCog(plugin, state_for(plugin))]
+async def omo_teardown(plugin: MileageContext) -> None:
+    await plugin.state.stop()
 
 
 @hookimpl
-def omo_blueprint(plugin: PluginContext) -> Any:
-    return make_blueprint(plugin, lambda: state_for(plugin))
+def omo_cogs(plugin: MileageContext) -> list[Any]:
+    return [MileageCog(plugin, plugin.state)]
 
 
 @hookimpl
-def omo_nav_items(plugin: PluginContext, guild_id: int) -> list[NavItem]:
+def omo_blueprint(plugin: MileageContext) -> Any:
+    return make_blueprint(plugin, lambda: plugin.state)
+
+
+@hookimpl
+def omo_nav_items(plugin: MileageContext, guild_id: int) -> list[NavItem]:
     return [NavItem("Leaderboard", ""), NavItem("Tiers", "tiers"), NavItem("Import / export", "transfer")]
 
 
 @hookimpl
-async def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
-    members = await state_for(plugin).service.member_count(guild_id)
+async def omo_guild_status(plugin: MileageContext, guild_id: int) -> str:
+    members = await plugin.state.service.member_count(guild_id)
     return f"{members} member{'s' if members != 1 else ''} with points"
 
 
 @hookimpl
-async def omo_award_points(
-    guild_id: int, user_id: int, points: int, reason: str, source: str, key: str | None
-) -> int | None:
-    return await award_points(guild_id, user_id, points, reason, source, key)
-
-
-@hookimpl
-async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
-    await set_up_demo(state_for(plugin), demo)
+async def omo_demo_setup(plugin: MileageContext, demo: Any) -> None:
+    await set_up_demo(plugin.state, demo)

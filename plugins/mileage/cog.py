@@ -14,13 +14,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.plugin import PluginContext, is_guild_admin
+from core.plugin import is_guild_admin
 
 from .cards import CardFigures
 from .levels import Curve, current_tier, level_of, next_tier
 from .rules import rules_for
 from .service import MAX_ADJUST, Board, MileageError, parse_import
-from .state import MileageState, place_of
+from .state import MileageContext, MileageState, place_of
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 PER_PAGE = 10
@@ -87,7 +87,7 @@ def board_buttons(board: Board) -> discord.ui.View:
 class MileageCog(commands.Cog, name="mileage"):
     """The ``/mileage`` group and the message listener."""
 
-    def __init__(self, plugin: PluginContext, state: MileageState) -> None:
+    def __init__(self, plugin: MileageContext, state: MileageState) -> None:
         self.plugin = plugin
         self.state = state
 

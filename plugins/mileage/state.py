@@ -11,13 +11,14 @@ import asyncio
 import hashlib
 import random
 import time
-import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 import structlog
+
+from core.plugin import PluginContext
 
 from .buffer import WriteBuffer
 from .cards import CardFigures, render_card
@@ -27,45 +28,14 @@ from .rules import rules_for
 from .service import MAX_ADJUST, Applied, Award, MileageError, MileageService, clip
 from .settings import MileageSettings
 
-if TYPE_CHECKING:
-    from core.plugin import PluginContext
-
 log = structlog.get_logger("omo.plugins.mileage")
 
-_states: weakref.WeakKeyDictionary[Any, MileageState] = weakref.WeakKeyDictionary()
 SHUTDOWN_FLUSH_SECONDS = 30.0
 AVATAR_TIMEOUT = 3.0
 #: How often the write buffer and the role reconcile look for work (seconds).
 FLUSH_INTERVAL = 0.25
 #: How often every guild this process serves is reconciled in full (roles changed while the bot was away).
 SWEEP_INTERVAL = 3600.0
-
-
-def state_for(plugin: PluginContext) -> MileageState:
-    """The state of the plugin in its runtime (made on first use)."""
-    state = _states.get(plugin.runtime)
-    if state is None or state.closed:
-        state = _states[plugin.runtime] = MileageState(plugin)
-    state.plugin = plugin
-    return state
-
-
-def running_state(runtime: Any) -> MileageState | None:
-    """The live state of mileage in ``runtime`` (tests, benchmarks), or None."""
-    state = _states.get(runtime)
-    return state if state is not None and not state.closed else None
-
-
-async def award_points(
-    guild_id: int, user_id: int, points: int, reason: str, source: str, key: str | None
-) -> int | None:
-    """``omo_award_points`` (a broadcast hook: no plugin context) answered by the running state whose bot has the
-    guild (a guild lives on one shard, so in one process)."""
-    live = [s for s in list(_states.values()) if not s.closed]
-    owner = next((s for s in live if s.guild(guild_id) is not None), None)
-    if owner is None:
-        return None
-    return await owner.award(guild_id, user_id, points, reason, source, key)
 
 
 def place_of(channel: Any) -> tuple[int | None, int | None, int | None]:
@@ -79,7 +49,7 @@ def place_of(channel: Any) -> tuple[int | None, int | None, int | None]:
 class MileageState:
     """Everything mileage holds in one runtime."""
 
-    def __init__(self, plugin: PluginContext) -> None:
+    def __init__(self, plugin: MileageContext) -> None:
         self.plugin = plugin
         self.service = MileageService()
         self.buffer = WriteBuffer(self.service, on_applied=self.on_applied)
@@ -92,7 +62,6 @@ class MileageState:
         self._last_channel: dict[tuple[int, int], int] = {}
         self._cards: dict[tuple[int, int], tuple[CardFigures, bytes]] = {}
         self._settings_lookups: dict[int, asyncio.Future[Any]] = {}
-        self._role_shape: dict[int, tuple[str, int, int, int]] = {}
         self.earned = 0
         self.handled = 0
 
@@ -107,7 +76,7 @@ class MileageState:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._settings_lookups[guild_id] = future
         try:
-            settings: MileageSettings = await self.plugin.settings(guild_id)
+            settings = await self.plugin.settings(guild_id)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: each waiter gets it raised
@@ -116,17 +85,12 @@ class MileageState:
             future.set_result(settings)
         finally:
             self._settings_lookups.pop(guild_id, None)
-        self._notice_settings(guild_id, settings)
         return settings
 
-    def _notice_settings(self, guild_id: int, settings: MileageSettings) -> None:
-        """A change of what decides tier roles (mode, level curve) reconciles the guild's roles."""
-        shape = (settings.tier_mode, settings.level_a, settings.level_b, settings.level_c)
-        before = self._role_shape.get(guild_id)
-        self._role_shape[guild_id] = shape
-        if before is not None and before != shape:
-            self._cards = {k: v for k, v in self._cards.items() if k[0] != guild_id}
-            self.reconciler.mark_guild(guild_id)
+    def roles_changed(self, guild_id: int) -> None:
+        """Settings that decide tier roles changed: new cards, and a reconcile of the guild."""
+        self._cards = {k: v for k, v in self._cards.items() if k[0] != guild_id}
+        self.reconciler.mark_guild(guild_id)
 
     async def curve(self, guild_id: int) -> Curve:
         """The guild's level curve."""
@@ -405,3 +369,7 @@ class MileageState:
         finally:
             self.buffer.closed = True
             self.closed = True
+
+
+#: What mileage's hooks receive: settings typed as :class:`MileageSettings`, state as :class:`MileageState`.
+MileageContext = PluginContext[MileageSettings, MileageState]

@@ -18,12 +18,10 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, Response, abort, g, redirect, render_template, request, send_from_directory
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from core.plugin import PluginContext
-
 from .cog import MAX_IMPORT_BYTES
 from .levels import TierRule, current_tier, level_of, next_tier
 from .service import MAX_ADJUST, Board, MileageError, parse_import
-from .state import MileageState
+from .state import MileageContext, MileageState
 
 ASSETS = Path(__file__).parent / "static"
 PER_PAGE = 25
@@ -227,7 +225,7 @@ def chart_svg(days: list[tuple[date, int]], width: int = 720, height: int = 200)
     )
 
 
-def make_blueprint(plugin: PluginContext, state_of: Callable[[], MileageState]) -> Blueprint:
+def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState]) -> Blueprint:
     """The ``mileage`` blueprint: pages and API."""
     bp = Blueprint("mileage", __name__, template_folder="templates")
 

@@ -3,7 +3,6 @@ members, and helpers to reach the plugin's live state."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
@@ -25,9 +24,9 @@ def omo_plugins() -> dict[str, dict[str, Any]]:
 
 def state(runtime: Any) -> Any:
     """The live mileage state of ``runtime`` (from the live module: a reload replaces it)."""
-    found = importlib.import_module("plugins.mileage.state").running_state(runtime)
-    assert found is not None, "mileage is not running"
-    return found
+    loaded = runtime.host.loaded("mileage")
+    assert loaded is not None, "mileage is not running"
+    return loaded.context.state
 
 
 async def settled(runtime: Any) -> Any:

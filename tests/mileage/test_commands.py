@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from core.errors import OmoError
+from core.hooks import HookError
 from core.testing.emulator import Attachment, Emulator, Guild
 from core.testing.pytest_plugin import eventually
 from tests.mileage.conftest import mileage_plugins, settled, state
@@ -219,14 +219,18 @@ async def test_a_bad_import_imports_nothing_and_says_why(
 async def test_other_plugins_award_points_through_the_hook_once_per_key(
     emulator: Emulator, runtime: Any, guild: Guild, member: Any
 ) -> None:
-    call = runtime.host.pm.hook.omo_award_points  # what another plugin's ``plugin.call_hook`` calls
+    caller = state(runtime).plugin  # any plugin's context calls the hook the same way
+
+    async def call(**kwargs: Any) -> Any:
+        return await caller.call_hook("omo_award_points", **kwargs)
+
     kwargs = {"guild_id": guild.id, "user_id": member.user_id, "points": 12, "reason": "daily", "source": "dailies"}
 
     first = await call(**kwargs, key="daily:1")
     second = await call(**kwargs, key="daily:1")
     third = await call(**kwargs, key="daily:2")
 
-    with pytest.raises(OmoError, match="whole number"):
+    with pytest.raises(HookError, match="whole number"):
         await call(**{**kwargs, "points": 0}, key="daily:3")
     assert (first, second, third) == (12, 12, 24)
     await settled(runtime)

@@ -1,29 +1,30 @@
-"""The demo set-up: tier roles in the demo guild and low thresholds, so a chatting member crosses a tier at once."""
+"""The demo set-up through core's demo: tier roles in the demo guild and low thresholds, so a simulated member
+crosses a tier with their first message."""
 
 from __future__ import annotations
 
-import importlib
-from types import SimpleNamespace
 from typing import Any
 
-from core.testing.emulator import Emulator, Guild
+from core.demo import build_world, setup_plugins
+from core.testing.emulator import Emulator
 from core.testing.pytest_plugin import eventually
-from tests.mileage.conftest import state
+from tests.mileage.conftest import mileage_plugins, state
 
 
-async def test_demo_setup_makes_tiers_that_a_chatting_member_reaches(
-    emulator: Emulator, runtime: Any, guild: Guild, member: Any
+async def test_the_demo_world_gets_tiers_that_a_chatting_member_reaches(
+    emulator: Emulator, runtime_factory: Any
 ) -> None:
-    plugin = importlib.import_module("plugins.mileage")
-    demo = SimpleNamespace(emulator=emulator, guild=guild, members=[member], roles={}, text_channels=[])
+    world = build_world(emulator, 3)
+    runtime = await runtime_factory(mileage_plugins())
 
-    await plugin.omo_demo_setup(plugin=state(runtime).plugin, demo=demo)
-    await emulator.send_message(member, emulator.general(guild), "hello demo")
+    failed = await setup_plugins(runtime, world)
+    member = world.members[0]
+    await emulator.send_message(member, world.chat_channels[0], "hello demo")
 
-    tiers = await state(runtime).tiers(guild.id)
+    tiers = await state(runtime).tiers(world.guild.id)
     bronze = next(t for t in tiers if t.name == "Bronze")
-    assert [t.name for t in tiers] == ["Bronze", "Silver", "Gold"]
+    assert failed == [] and [t.name for t in tiers] == ["Bronze", "Silver", "Gold"]
     await eventually(
-        lambda: bronze.role_id in emulator.world.guilds[guild.id].members[member.user_id].roles,
+        lambda: bronze.role_id in emulator.world.guilds[world.guild.id].members[member.user_id].roles,
         what="the Bronze tier role after one message",
     )
