@@ -176,11 +176,14 @@ class MileageCog(commands.Cog, name="mileage"):
     ) -> None:
         """One page, with buttons to page."""
         assert interaction.guild is not None
+        await interaction.response.defer(thinking=True)  # a big server's first windowed board takes a while
         board, shown = await self._board(interaction.guild, window, page)
         if board.rows == [] and page > board.pages:
-            await _reply(interaction, f"Page {page} does not exist: the leaderboard has {board.pages} page(s).")
+            await interaction.followup.send(
+                f"Page {page} does not exist: the leaderboard has {board.pages} page(s).", ephemeral=True
+            )
             return
-        await interaction.response.send_message(**shown)
+        await interaction.followup.send(**shown)
 
     @mileage.command(name="history", description="Recent point changes of a member")
     @app_commands.describe(member="Whose history (yours when empty; others' need Manage Server)")
