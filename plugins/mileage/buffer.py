@@ -17,8 +17,6 @@ from typing import Any
 import structlog
 from tortoise.exceptions import IntegrityError
 
-from core.db import is_transient
-
 from .service import Applied, Award, MileageService
 
 log = structlog.get_logger("omo.plugins.mileage")
@@ -120,9 +118,7 @@ class WriteBuffer:
             take = [self._queue[i] for i in range(min(self.batch, len(self._queue)))]
             try:
                 applied = await self.service.apply(take)
-            except (IntegrityError, ValueError, TypeError) as exc:
-                if is_transient(exc):
-                    raise
+            except (IntegrityError, ValueError, TypeError):
                 applied = await self._isolate(take)
             for _ in take:
                 self._queue.popleft()
@@ -143,8 +139,6 @@ class WriteBuffer:
             try:
                 applied += await self.service.apply([award])
             except (IntegrityError, ValueError, TypeError) as exc:
-                if is_transient(exc):
-                    raise
                 self._drop_poison(award, exc)
         return applied
 

@@ -25,7 +25,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from core.errors import OmoError
+from core.plugin import OmoError
 
 from .levels import Curve, TierRule
 from .models import LedgerEvent, MemberTotal, Tier

@@ -112,7 +112,7 @@ class MileageState:
 
     def guild(self, guild_id: int) -> discord.Guild | None:
         """The guild from the bot's cache."""
-        bot = self.plugin.runtime.bot
+        bot = self.plugin.bot
         return bot.get_guild(guild_id) if bot is not None else None
 
     # ------------------------------------------------------------------------------ earning
@@ -194,7 +194,7 @@ class MileageState:
     async def voice_tick(self, now: float | None = None) -> int:
         """One minute of voice: points to every eligible member in voice (not muted, deafened, alone with bots, AFK,
         or excluded). Returns how many members earned."""
-        bot = self.plugin.runtime.bot
+        bot = self.plugin.bot
         if bot is None:
             return 0
         minute = int((now if now is not None else time.time()) // 60)
@@ -340,7 +340,7 @@ class MileageState:
     async def sweep(self) -> None:
         """Queue a full reconcile of every guild of this process that has tiers (a guild lives on one shard, so
         each process sweeps its own guilds; the reconcile itself runs in the reconcile job)."""
-        bot = self.plugin.runtime.bot
+        bot = self.plugin.bot
         for guild in list(bot.guilds) if bot is not None else []:
             if self.plugin.is_enabled(guild.id) and await self.tiers(guild.id):
                 self.reconciler.mark_guild(guild.id)

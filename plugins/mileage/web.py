@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, Response, abort, g, redirect, render_template, request, send_from_directory
+from quart import Blueprint, Response, abort, redirect, render_template, request, send_from_directory
 from quart_schema import validate_querystring, validate_request, validate_response
+
+from webadmin.public import current_user
 
 from .cog import MAX_IMPORT_BYTES
 from .levels import TierRule, current_tier, level_of, next_tier
@@ -194,9 +196,10 @@ class ImportOut(BaseModel):
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def _viewer_id() -> int | None:
-    viewer = g.get("omo_viewer")
-    return getattr(viewer, "user_id", None)
+async def _viewer_id() -> int | None:
+    """The dashboard's current user (the actor of a change)."""
+    user = await current_user()
+    return user.id if user is not None else None
 
 
 def chart_svg(days: list[tuple[date, int]], width: int = 720, height: int = 200) -> str:
@@ -391,7 +394,9 @@ def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState])
         if not reason or len(reason) > 200:
             return await render_member(guild_id, user_id, "A reason of 1 to 200 characters is required.", 400)
         try:
-            applied = await state_of().service.adjust(guild_id, user_id, points, actor_id=_viewer_id(), reason=reason)
+            applied = await state_of().service.adjust(
+                guild_id, user_id, points, actor_id=await _viewer_id(), reason=reason
+            )
         except MileageError as exc:
             return await render_member(guild_id, user_id, str(exc), 400)
         await state_of().changed([applied])
@@ -403,7 +408,7 @@ def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState])
         state = state_of()
         try:
             applied = await state.service.reverse(
-                guild_id, event_id, actor_id=_viewer_id(), reason=str(form.get("reason", ""))[:200]
+                guild_id, event_id, actor_id=await _viewer_id(), reason=str(form.get("reason", ""))[:200]
             )
         except MileageError as exc:
             body = await render_template("mileage/message.html", guild_id=guild_id, message=str(exc))
@@ -484,7 +489,7 @@ def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState])
             if len(data) > MAX_IMPORT_BYTES:
                 raise MileageError(f"The file is over the {MAX_IMPORT_BYTES:,}-byte limit.")
             rows, digest = parse_import(data, await state.curve(guild_id))
-            result = await state.service.import_rows(guild_id, rows, digest, _viewer_id())
+            result = await state.service.import_rows(guild_id, rows, digest, await _viewer_id())
         except MileageError as exc:
             body = await render_template(
                 "mileage/transfer.html", guild_id=guild_id, notice=str(exc), limit=MAX_IMPORT_BYTES
@@ -548,7 +553,7 @@ def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState])
         state = state_of()
         try:
             applied = await state.service.adjust(
-                guild_id, user_id, data.points, actor_id=_viewer_id(), reason=data.reason
+                guild_id, user_id, data.points, actor_id=await _viewer_id(), reason=data.reason
             )
         except MileageError as exc:
             return {"error": "invalid adjustment", "detail": str(exc)}, 400
@@ -564,7 +569,8 @@ def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState])
         """Undo one event (once): a reversal event pointing at it."""
         state = state_of()
         try:
-            applied = await state.service.reverse(guild_id, event_id, actor_id=_viewer_id(), reason=data.reason)
+            actor = await _viewer_id()
+            applied = await state.service.reverse(guild_id, event_id, actor_id=actor, reason=data.reason)
         except MileageError as exc:
             code = 404 if "no mileage event" in str(exc) else 409
             return {"error": "not found" if code == 404 else "refused", "detail": str(exc)}, code
@@ -653,7 +659,7 @@ def make_blueprint(plugin: MileageContext, state_of: Callable[[], MileageState])
             rows, digest = parse_import(data, await state.curve(guild_id))
         except MileageError as exc:
             return {"error": "invalid import", "detail": str(exc)}, 400
-        result = await state.service.import_rows(guild_id, rows, digest, _viewer_id())
+        result = await state.service.import_rows(guild_id, rows, digest, await _viewer_id())
         state.tiers_changed(guild_id)
         return ImportOut(members=result.members, points=result.points, skipped=result.skipped)
 
