@@ -154,6 +154,7 @@ async def test_api_reads_and_writes_with_the_same_rules(
     assert bad_window.status_code == 400
     assert one.json()["tier"] == "Gold" and one.json()["level"] == 0
     assert events.json()["events"][0]["reason"] == "api"
+    assert events.json()["events"][0]["actor_id"] == str(admin.user_id)
     assert reverse.status_code == 200 and reverse.json()["total"] == 0
     assert again.status_code == 409 and missing.status_code == 404
     assert len(daily.json()["days"]) == 7 and daily.json()["days"][-1]["points"] == 0
