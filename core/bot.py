@@ -67,9 +67,30 @@ def compute_intents(names: set[str]) -> discord.Intents:
     return intents
 
 
+class CommandPrefix:
+    """The prefix and mentions; mentions only without the message-content intent (Discord hides the text).
+
+    :meth:`may_match` is the cheap test the bot runs on every message before discord.py builds a command
+    context: a message that fails it cannot start with any of the prefixes :meth:`__call__` answers.
+    """
+
+    def __init__(self, prefix: str, intents: discord.Intents) -> None:
+        self.text = prefix if intents.message_content else None
+
+    def __call__(self, bot: commands.Bot, message: discord.Message) -> list[str]:
+        """The prefixes for ``message`` (discord.py's ``command_prefix`` callable)."""
+        if self.text is None:
+            return commands.when_mentioned(bot, message)
+        return commands.when_mentioned_or(self.text)(bot, message)
+
+    def may_match(self, content: str) -> bool:
+        """Whether ``content`` may start with one of the prefixes (mentions start with ``<@``)."""
+        return content.startswith("<@") or (self.text is not None and content.startswith(self.text))
+
+
 def command_prefix(prefix: str, intents: discord.Intents) -> Any:
-    """The prefix and mentions; mentions only without the message-content intent (Discord hides the text)."""
-    return commands.when_mentioned_or(prefix) if intents.message_content else commands.when_mentioned
+    """The bot's ``command_prefix``: ``prefix`` and mentions (mentions only without the message-content intent)."""
+    return CommandPrefix(prefix, intents)
 
 
 class OmoTree(app_commands.CommandTree["OmoBot"]):
@@ -195,7 +216,8 @@ class OmoBot(commands.AutoShardedBot):
         if not self.runtime.host.barrier.is_open:
             self._held.append((event_name, args, kwargs))
             return
-        discord.Client.dispatch(self, event_name, *args, **kwargs)
+        if event_name != "message" or self._may_be_command(args[0]):
+            discord.Client.dispatch(self, event_name, *args, **kwargs)
         ev = "on_" + event_name
         listeners = self.extra_events.get(ev)
         if not listeners:
@@ -213,18 +235,31 @@ class OmoBot(commands.AutoShardedBot):
                 continue
             self._schedule_event(self._plugin_listener(func, plugin, guild_id, ev), ev, *args, **kwargs)
 
+    def _may_be_command(self, message: discord.Message) -> bool:
+        """Whether ``on_message`` (prefix commands, ``wait_for("message")``) has anything to do with ``message``:
+        most messages start with no prefix, and skipping them spares a task and a command context each."""
+        prefix = self.command_prefix
+        return (
+            bool(self._listeners.get("message"))
+            or not isinstance(prefix, CommandPrefix)
+            or type(self).on_message is not commands.Bot.on_message
+            or "on_message" in vars(self)
+            or prefix.may_match(message.content)
+        )
+
     @staticmethod
     def _plugin_listener(
         func: Callable[..., Coroutine[Any, Any, Any]], plugin: str, guild_id: int | bool | None, event: str
     ) -> Callable[..., Coroutine[Any, Any, None]]:
         async def run(*args: Any, **kwargs: Any) -> None:
-            with structlog.contextvars.bound_contextvars(
+            # each listener runs in its own task, so in its own copy of the context: bound here, gone at its end
+            structlog.contextvars.bind_contextvars(
                 plugin=plugin, discord_event=event, guild_id=guild_id if isinstance(guild_id, int) else None
-            ):
-                try:
-                    await func(*args, **kwargs)
-                except Exception:
-                    log.exception("listener failed", listener=getattr(func, "__qualname__", repr(func)))
+            )
+            try:
+                await func(*args, **kwargs)
+            except Exception:
+                log.exception("listener failed", listener=getattr(func, "__qualname__", repr(func)))
 
         return run
 
