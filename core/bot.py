@@ -233,7 +233,7 @@ class OmoBot(commands.AutoShardedBot):
                 guild_id = guild_id_of(args)
             if isinstance(guild_id, int) and not self.runtime.gate.is_enabled(guild_id, plugin):
                 continue
-            self._schedule_event(self._plugin_listener(func, plugin, guild_id, ev), ev, *args, **kwargs)
+            self._schedule_event(self._run_plugin_listener, ev, func, plugin, guild_id, ev, *args, **kwargs)
 
     def _may_be_command(self, message: discord.Message) -> bool:
         """Whether ``on_message`` (prefix commands, ``wait_for("message")``) has anything to do with ``message``:
@@ -248,20 +248,24 @@ class OmoBot(commands.AutoShardedBot):
         )
 
     @staticmethod
-    def _plugin_listener(
-        func: Callable[..., Coroutine[Any, Any, Any]], plugin: str, guild_id: int | bool | None, event: str
-    ) -> Callable[..., Coroutine[Any, Any, None]]:
-        async def run(*args: Any, **kwargs: Any) -> None:
-            # each listener runs in its own task, so in its own copy of the context: bound here, gone at its end
-            structlog.contextvars.bind_contextvars(
-                plugin=plugin, discord_event=event, guild_id=guild_id if isinstance(guild_id, int) else None
-            )
-            try:
-                await func(*args, **kwargs)
-            except Exception:
-                log.exception("listener failed", listener=getattr(func, "__qualname__", repr(func)))
-
-        return run
+    async def _run_plugin_listener(
+        func: Callable[..., Coroutine[Any, Any, Any]],
+        plugin: str,
+        guild_id: int | bool | None,
+        event: str,
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Run a plugin's listener with its log context; log what it raises (it must not reach ``on_error``)."""
+        # each listener runs in its own task, so in its own copy of the context: bound here, gone at its end
+        structlog.contextvars.bind_contextvars(
+            plugin=plugin, discord_event=event, guild_id=guild_id if isinstance(guild_id, int) else None
+        )
+        try:
+            await func(*args, **kwargs)
+        except Exception:
+            log.exception("listener failed", listener=getattr(func, "__qualname__", repr(func)))
 
     def _schedule_event(  # type: ignore[override]
         self, coro: Callable[..., Coroutine[Any, Any, Any]], event_name: str, *args: Any, **kwargs: Any

@@ -21,6 +21,12 @@ class Rules:
     role_factors: dict[int, float]
     channel_factors: dict[int, float]
 
+    @property
+    def uses_roles(self) -> bool:
+        """Whether a member's roles matter (an excluded role or a role multiplier): the hot path reads them only
+        then."""
+        return bool(self.excluded_roles or self.role_factors)
+
     def excluded(self, user_id: int, role_ids: Iterable[int], place: Sequence[int | None]) -> bool:
         """Whether this member, with these roles, in this place, earns nothing."""
         if user_id in self.excluded_members:

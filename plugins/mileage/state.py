@@ -153,13 +153,14 @@ class MileageState:
         if len(message.content) < settings.min_message_length:
             return 0
         place = place_of(message.channel)
-        role_ids = [r.id for r in author.roles]
+        role_ids = [r.id for r in author.roles] if rules.uses_roles else ()
         if rules.excluded(author.id, role_ids, place):
             return 0
         if guild.id not in self._seeding or not self._seeding[guild.id].done():
             await self._seed(guild.id, settings.cooldown_seconds)
         # From here to the queueing nothing awaits: concurrent messages of one member see each other's cooldown.
-        now = message.created_at.timestamp() if message.created_at else time.time()
+        created = message.created_at
+        now = created.timestamp() if created else time.time()
         cooldowns = self._cooldowns.setdefault(guild.id, {})
         last = cooldowns.get(author.id)
         if last is not None and now - last < settings.cooldown_seconds and settings.cooldown_seconds > 0:
@@ -174,7 +175,7 @@ class MileageState:
             "message",
             f"msg:{message.id}",
             "message",
-            at=message.created_at or datetime.now(UTC),
+            at=created or datetime.now(UTC),
             messages=1,
         )
         await self.buffer.put(award)
