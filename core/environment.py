@@ -24,6 +24,16 @@ def _int_list(name: str, raw: str) -> list[int]:
         raise ConfigError(f"{name} must be a comma-separated list of Discord user ids, got {raw!r}") from None
 
 
+def _lease_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 2.0 <= value <= 3600.0:  # NaN fails too
+        raise ConfigError(f"OMO_JOB_LEASE_SECONDS must be a number of seconds from 2 to 3600, got {raw[:40]!r}")
+    return value
+
+
 def default_database_url(data_dir: Path) -> str:
     """The SQLite database used when DATABASE_URL is not set."""
     return f"sqlite://{data_dir / 'omo.sqlite3'}"
@@ -44,6 +54,7 @@ class Environment:
     owners: list[int] = field(default_factory=list)
     log_format: str | None = None
     log_level: str = "INFO"
+    job_lease_seconds: float = 30.0
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Environment:
@@ -70,6 +81,7 @@ class Environment:
             owners=_int_list("OMO_OWNERS", env["OMO_OWNERS"]) if env.get("OMO_OWNERS") else [],
             log_format=log_format,
             log_level=env.get("OMO_LOG_LEVEL", "INFO").upper(),
+            job_lease_seconds=_lease_seconds(env.get("OMO_JOB_LEASE_SECONDS", "30")),
         )
 
     @property

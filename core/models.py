@@ -1,5 +1,5 @@
 """Core's own tables (Tortoise app ``core``): per-guild plugin state, command sync state,
-web sessions and API tokens."""
+web sessions, API tokens, job leases and the last runs of scheduled jobs."""
 
 from __future__ import annotations
 
@@ -66,3 +66,32 @@ class ApiToken(Model):
 
     class Meta:
         table = "omo_api_token"
+
+
+class JobLease(Model):
+    """Which process runs an exclusive job (``plugin:job``) on PostgreSQL, until when.
+
+    The holder renews ``expires_at``; once it has passed, another process may take the lease over."""
+
+    name = fields.CharField(max_length=160, primary_key=True)
+    holder = fields.CharField(max_length=100)
+    expires_at = fields.DatetimeField()
+    acquired_at = fields.DatetimeField()
+
+    class Meta:
+        table = "omo_job_lease"
+
+
+class JobRun(Model):
+    """The last fire time claimed by a daily or cron job, per guild (0 for a job that is not per guild)."""
+
+    id = fields.IntField(primary_key=True)
+    plugin = fields.CharField(max_length=48)
+    job = fields.CharField(max_length=100)
+    guild_id = fields.BigIntField()
+    last_fire = fields.DatetimeField()
+    ran_at = fields.DatetimeField()
+
+    class Meta:
+        table = "omo_job_run"
+        unique_together = (("plugin", "job", "guild_id"),)

@@ -1,29 +1,87 @@
-"""Background work, owned by plugins: unload and reload cancel exactly that plugin's tasks."""
+"""Background work, owned by plugins: unload and reload cancel exactly that plugin's tasks.
+
+Kinds of job: periodic (:meth:`Scheduler.every`), long-lived (:meth:`Scheduler.run_forever`) and calendar
+jobs (:meth:`Scheduler.cron`, of which a daily job is one) whose last fire is kept in the database, so that
+a process that was down runs a missed schedule once when it is back. Periodic and long-lived jobs can be
+``exclusive``: on PostgreSQL only the process holding the job's lease runs them. The scheduler reads the
+time and waits only through its :class:`~core.clock.Clock`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
+import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import structlog
+from croniter import croniter
+
+from core import db, job_store
+from core.clock import Clock, SystemClock
 
 log = structlog.get_logger("omo.scheduler")
 
 GuildSource = Callable[[], Iterable[int]]
+ZoneSource = Callable[[int], Awaitable[tzinfo]]
+Job = Callable[..., Awaitable[None]]
+
+#: Longest a calendar job sleeps before it looks again (new guilds, changed time zones, a clock jump).
+CALENDAR_RECHECK_SECONDS = 60.0
+#: Scope of a calendar job that does not run per guild, in its stored last run.
+NO_GUILD = 0
+MAX_JOB_NAME = 100
+
+
+@dataclass
+class JobSpec:
+    """One registered job: what to call and for whom."""
+
+    plugin: str
+    name: str
+    func: Job
+    per_guild: bool
+    guilds: GuildSource | None
+    concurrency: int
+    #: What a per-guild job waits for before its first pass (the bot knowing its guilds).
+    ready: Callable[[], Awaitable[None]] | None = None
+
+    def targets(self) -> list[int]:
+        """The guilds to run for now (per-guild jobs)."""
+        assert self.guilds is not None
+        return list(self.guilds())
 
 
 class Scheduler:
-    """Runs periodic and long-lived jobs keyed by ``(plugin, name)``."""
+    """Runs periodic, long-lived and calendar jobs keyed by ``(plugin, name)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None, *, lease_seconds: float = 30.0, guild_concurrency: int = 8) -> None:
+        #: Read the time only through this (tests swap in a :class:`~core.clock.ManualClock` before start).
+        self.clock: Clock = clock or SystemClock()
+        #: How long an exclusive job's lease lasts without renewal (the holder renews it every quarter of it).
+        self.lease_seconds = lease_seconds
+        #: Default bound on how many guilds a per-guild job runs for at the same time.
+        self.guild_concurrency = guild_concurrency
+        #: This scheduler's name in lease rows: host, process and a random part (two runtimes in one process differ).
+        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._tasks: dict[str, dict[str, asyncio.Task[None]]] = {}
+        self._specs: weakref.WeakKeyDictionary[asyncio.Task[None], JobSpec] = weakref.WeakKeyDictionary()
+        self._leases: set[tuple[str, str]] = set()
+        self._last_fires: dict[tuple[str, str, int], datetime] = {}
         self._accepting = True
         self._busy: set[asyncio.Task[Any]] = set()
+        self._bodies: dict[asyncio.Task[Any], asyncio.Task[None]] = {}
         self.runs: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], int] = {}
 
+    # ----------------------------------------------------------------- registry
     def jobs(self, plugin: str | None = None) -> list[tuple[str, str]]:
         """``(plugin, name)`` of every live job, optionally of one plugin."""
         return [
@@ -34,108 +92,346 @@ class Scheduler:
             if not task.done()
         ]
 
-    def _add(self, plugin: str, name: str, coro: Coroutine[Any, Any, None]) -> None:
-        if not self._accepting:
-            raise RuntimeError("the scheduler is shutting down")
-        jobs = self._tasks.setdefault(plugin, {})
-        if name in jobs and not jobs[name].done():
-            coro.close()
-            raise ValueError(f"plugin {plugin!r} already has a job named {name!r}")
-        jobs[name] = asyncio.get_running_loop().create_task(coro, name=f"omo:{plugin}:{name}")
+    def holds_lease(self, plugin: str, name: str) -> bool:
+        """Whether this process holds the lease of exclusive job ``name`` of ``plugin`` right now."""
+        return (plugin, name) in self._leases
 
-    async def _run_once(self, plugin: str, name: str, job: Callable[..., Awaitable[None]], *args: Any) -> None:
-        key = (plugin, name)
-        task = asyncio.current_task()
-        if task is not None:
-            self._busy.add(task)
-        with structlog.contextvars.bound_contextvars(plugin=plugin, job=name, **_guild_ctx(args)):
+    def _add(self, spec: JobSpec, coro: Coroutine[Any, Any, None]) -> None:
+        if not self._accepting:
+            coro.close()
+            raise RuntimeError("the scheduler is shutting down")
+        if not spec.name or len(spec.name) > MAX_JOB_NAME:
+            coro.close()
+            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} characters")
+        if spec.concurrency < 1:
+            coro.close()
+            raise ValueError("concurrency must be at least 1")
+        if spec.per_guild and spec.guilds is None:
+            coro.close()
+            raise ValueError("per_guild jobs need a guild source")
+        jobs = self._tasks.setdefault(spec.plugin, {})
+        if spec.name in jobs and not jobs[spec.name].done():
+            coro.close()
+            raise ValueError(f"plugin {spec.plugin!r} already has a job named {spec.name!r}")
+        task = asyncio.get_running_loop().create_task(coro, name=f"omo:{spec.plugin}:{spec.name}")
+        jobs[spec.name] = task
+        self._specs[task] = spec
+
+    def _spec(self, plugin: str, name: str, **kw: Any) -> JobSpec:
+        return JobSpec(
+            plugin,
+            name,
+            kw["job"],
+            kw.get("per_guild", False),
+            kw.get("guilds"),
+            kw.get("concurrency") or self.guild_concurrency,
+            kw.get("ready") if kw.get("per_guild") else None,
+        )
+
+    # ------------------------------------------------------------------ running
+    async def _run_once(self, spec: JobSpec, *args: Any) -> BaseException | None:
+        """One call of the job; its error is logged and counted (and returned), never raised."""
+        key = (spec.plugin, spec.name)
+        with structlog.contextvars.bound_contextvars(plugin=spec.plugin, job=spec.name, **_guild_ctx(args)):
             try:
-                await job(*args)
+                await spec.func(*args)
                 self.runs[key] = self.runs.get(key, 0) + 1
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 self.failures[key] = self.failures.get(key, 0) + 1
-                log.exception("job failed", plugin=plugin, job=name)
-            finally:
-                if task is not None:
-                    self._busy.discard(task)
+                log.exception("job failed", plugin=spec.plugin, job=spec.name)
+                return exc
+        return None
+
+    async def _run_batch(self, spec: JobSpec, targets: list[int] | None) -> list[BaseException]:
+        """Run ``spec`` once (``targets`` None) or once per guild in ``targets``, at most ``concurrency`` at a time."""
+        if targets is None:
+            error = await self._run_once(spec)
+            return [error] if error is not None else []
+        limit = asyncio.Semaphore(spec.concurrency)
+
+        async def one(guild_id: int) -> BaseException | None:
+            async with limit:
+                return await self._run_once(spec, guild_id)
+
+        results = await asyncio.gather(*(one(g) for g in targets))
+        return [e for e in results if e is not None]
+
+    async def _tick(self, spec: JobSpec, targets: list[int] | None) -> None:
+        """A scheduled batch: shutdown lets it finish (within its grace) and then ends the job's loop."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+        try:
+            await self._run_batch(spec, targets)
+        finally:
+            if task is not None:
+                self._busy.discard(task)
         if not self._accepting:
             raise asyncio.CancelledError
 
+    def _guild_targets(self, spec: JobSpec) -> list[int] | None:
+        if not spec.per_guild:
+            return None
+        try:
+            return spec.targets()
+        except Exception:
+            log.exception("listing the guilds of a per-guild job failed", plugin=spec.plugin, job=spec.name)
+            return []
+
+    async def run_now(self, plugin: str, name: str, guild_id: int | None = None) -> None:
+        """Run job ``name`` of ``plugin`` at once and wait for it: for ``guild_id``, or for every guild of a per-guild
+        job when None. Its schedule, lease and stored last run are left alone. Raises the first error a run raised
+        (after every run finished; errors are logged and counted as for scheduled runs)."""
+        task = self._tasks.get(plugin, {}).get(name)
+        spec = self._specs.get(task) if task is not None else None
+        if spec is None:
+            raise LookupError(f"plugin {plugin!r} has no job named {name!r}")
+        if guild_id is not None and not spec.per_guild:
+            raise ValueError(f"job {name!r} is not per guild")
+        targets = [guild_id] if guild_id is not None else self._guild_targets(spec)
+        errors = await self._run_batch(spec, targets)
+        if errors:
+            raise errors[0]
+
+    # ---------------------------------------------------------------- job kinds
     def every(
         self,
         plugin: str,
         name: str,
         seconds: float,
-        job: Callable[..., Awaitable[None]],
+        job: Job,
         *,
         per_guild: bool = False,
         guilds: GuildSource | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
         initial_delay: float | None = None,
+        exclusive: bool = False,
+        concurrency: int | None = None,
     ) -> None:
-        """Run ``job`` every ``seconds``; with ``per_guild``, once per guild that ``guilds`` yields."""
+        """Run ``job`` every ``seconds``; with ``per_guild``, once per guild that ``guilds`` yields (``concurrency``
+        at a time, starting once ``ready`` returns); with ``exclusive``, only in the process holding the job's lease
+        (PostgreSQL)."""
         if seconds <= 0:
             raise ValueError("interval must be positive")
-        if per_guild and guilds is None:
-            raise ValueError("per_guild jobs need a guild source")
+        spec = self._spec(
+            plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
+        )
 
         async def loop() -> None:
-            await asyncio.sleep(random.uniform(0, min(seconds, 1.0)) if initial_delay is None else initial_delay)
+            if spec.ready is not None:
+                await spec.ready()
+            first = random.uniform(0, min(seconds, 1.0)) if initial_delay is None else initial_delay
+            await self.clock.sleep(first)
             while True:
-                if per_guild:
-                    assert guilds is not None
-                    try:
-                        targets = list(guilds())
-                    except Exception:
-                        log.exception("listing the guilds of a per-guild job failed", plugin=plugin, job=name)
-                        targets = []
-                    for guild_id in targets:
-                        await self._run_once(plugin, name, job, guild_id)
-                else:
-                    await self._run_once(plugin, name, job)
-                await asyncio.sleep(seconds)
+                await self._tick(spec, self._guild_targets(spec))
+                await self.clock.sleep(seconds)
 
-        self._add(plugin, name, loop())
+        self._add(spec, self._exclusive(spec, loop) if exclusive else loop())
 
-    def run_forever(self, plugin: str, name: str, job: Callable[[], Awaitable[None]]) -> None:
-        """Run ``job`` until cancelled; if it returns or raises it is restarted with backoff."""
+    def run_forever(
+        self, plugin: str, name: str, job: Callable[[], Awaitable[None]], *, exclusive: bool = False
+    ) -> None:
+        """Run ``job`` until cancelled; if it returns or raises it is restarted with backoff. With ``exclusive`` it
+        runs only in the process holding the job's lease (PostgreSQL), and is cancelled if that lease is lost."""
+        spec = self._spec(plugin, name, job=job)
 
         async def loop() -> None:
             delay = 1.0
             while True:
-                await self._run_once(plugin, name, job)
-                await asyncio.sleep(delay)
+                await self._tick(spec, None)
+                await self.clock.sleep(delay)
                 delay = min(delay * 2, 300.0)
 
-        self._add(plugin, name, loop())
+        self._add(spec, self._exclusive(spec, loop) if exclusive else loop())
+
+    def cron(
+        self,
+        plugin: str,
+        name: str,
+        expression: str,
+        job: Job,
+        *,
+        zone: ZoneSource,
+        per_guild: bool = False,
+        guilds: GuildSource | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        """Run ``job`` at the times of the cron ``expression`` in the time zone ``zone(guild_id)`` gives (``zone(0)``
+        for a job that is not per guild). Each fire is claimed in the database, so it runs once across processes;
+        a schedule seen for the first time starts from now; after downtime that missed fires, it runs once."""
+        if not croniter.is_valid(expression):
+            raise ValueError(f"not a valid cron expression: {expression!r}")
+        spec = self._spec(
+            plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
+        )
+
+        async def loop() -> None:
+            if spec.ready is not None:
+                await spec.ready()
+            while True:
+                now = self.clock.now()
+                targets = self._guild_targets(spec)
+                due: list[int] = []
+                wake = now + timedelta(seconds=CALENDAR_RECHECK_SECONDS)
+                for guild_id in targets if targets is not None else [NO_GUILD]:
+                    try:
+                        place = await zone(guild_id)
+                        previous, following = fire_times(expression, now, place)
+                        wake = min(wake, following)
+                        if await self._claim(spec, guild_id, previous, now):
+                            due.append(guild_id)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("checking a scheduled job failed", plugin=plugin, job=name, guild_id=guild_id)
+                if due:
+                    await self._tick(spec, due if targets is not None else None)
+                await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.001))
+
+        self._add(spec, loop())
+
+    async def _claim(self, spec: JobSpec, guild_id: int, fire: datetime, now: datetime) -> bool:
+        """Whether this process runs ``spec`` for ``fire`` in ``guild_id`` (first sight records a baseline)."""
+        key = (spec.plugin, spec.name, guild_id)
+        known = self._last_fires.get(key)
+        if known is None:
+            known = await job_store.last_fire(spec.plugin, spec.name, guild_id)
+            if known is None:
+                known = await job_store.start_schedule(spec.plugin, spec.name, guild_id, fire, now)
+            self._last_fires[key] = known
+        if known >= fire:
+            return False
+        self._last_fires[key] = fire
+        return await job_store.claim_fire(spec.plugin, spec.name, guild_id, fire, now)
+
+    # ------------------------------------------------------------------ leases
+    @staticmethod
+    def _leases_in_use() -> bool:
+        return db.in_use() and db.dialect() == "postgres"  # without a database: one process, nothing to share
+
+    async def _exclusive(self, spec: JobSpec, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``body`` only while this process holds the job's lease; plain ``body`` without PostgreSQL."""
+        if not self._leases_in_use():
+            await body()
+            return
+        key = (spec.plugin, spec.name)
+        lease = f"{spec.plugin}:{spec.name}"
+        renew_every = self.lease_seconds / 4
+        me = asyncio.current_task()
+        while True:
+            taken = await self._take_lease(lease)
+            if not taken:
+                await self._wait_for_lease(lease)
+                continue
+            expires = taken
+            self._leases.add(key)
+            log.info("job lease taken", plugin=spec.plugin, job=spec.name, holder=self.holder)
+            running = asyncio.get_running_loop().create_task(body(), name=f"omo:{spec.plugin}:{spec.name}:body")
+            if me is not None:
+                self._bodies[me] = running
+            try:
+                while await self._until_done_or(running, renew_every):
+                    renewed = await self._take_lease(lease)
+                    if renewed:
+                        expires = renewed
+                    elif renewed is False or self.clock.now() >= expires - timedelta(seconds=renew_every):
+                        # another process has it, or the database failed for most of a lease: stop before
+                        # another process may take over
+                        log.warning("job lease lost, stopping the job here", plugin=spec.plugin, job=spec.name)
+                        break
+            finally:
+                self._leases.discard(key)
+                if me is not None:
+                    self._bodies.pop(me, None)
+                if not running.done():
+                    running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+            if not self._accepting:
+                return
+
+    async def _until_done_or(self, task: asyncio.Task[None], seconds: float) -> bool:
+        """Wait until ``task`` ends (False) or ``seconds`` of the clock pass (True)."""
+        ticker = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({task, ticker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ticker.cancel()
+        return not task.done()
+
+    async def _take_lease(self, lease: str) -> datetime | Literal[False] | None:
+        """Take or renew ``lease``: its new expiry, False if another process holds it, None if the database failed."""
+        now = self.clock.now()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        try:
+            return expires if await job_store.acquire_lease(lease, self.holder, now, expires) else False
+        except Exception:
+            log.exception("taking a job lease failed", lease=lease)
+            return None
+
+    async def _wait_for_lease(self, lease: str) -> None:
+        """Sleep until the current holder's lease runs out (a quarter of a lease at most), then try again."""
+        wait = self.lease_seconds / 4
+        try:
+            expiry = await job_store.lease_expiry(lease)
+        except Exception:
+            log.exception("reading a job lease failed", lease=lease)
+            expiry = None
+        if expiry is not None:
+            wait = min(wait, max((expiry - self.clock.now()).total_seconds(), 0.0))
+        await self.clock.sleep(max(wait, 0.001))
+
+    async def _release(self, keys: Iterable[tuple[str, str]]) -> None:
+        for plugin, name in list(keys):
+            self._leases.discard((plugin, name))
+            try:
+                await job_store.release_lease(f"{plugin}:{name}", self.holder)
+            except Exception:
+                log.warning("releasing a job lease failed", plugin=plugin, job=name, exc_info=True)
+
+    # ------------------------------------------------------------- stopping
+    async def cancel(self, plugin: str, name: str) -> bool:
+        """Stop job ``name`` of ``plugin`` (and give its lease up); whether it was running."""
+        task = self._tasks.get(plugin, {}).pop(name, None)
+        if task is None:
+            return False
+        await cancel_tasks([task])
+        if self._leases_in_use():
+            await self._release([(plugin, name)])
+        return True
 
     async def cancel_plugin(self, plugin: str) -> int:
-        """Cancel and await every job of ``plugin``; return how many were running."""
+        """Cancel and await every job of ``plugin``, give its leases up; return how many were running."""
         jobs = self._tasks.pop(plugin, {})
         live = [task for task in jobs.values() if not task.done()]
-        for task in live:
-            task.cancel()
-        if live:
-            await asyncio.gather(*live, return_exceptions=True)
+        await cancel_tasks(live)
+        if self._leases_in_use():
+            await self._release((plugin, name) for name in jobs)
         return len(live)
 
     def detach(self, plugin: str) -> dict[str, asyncio.Task[None]]:
-        """Take ``plugin``'s jobs out of the scheduler without stopping them (reload staging)."""
+        """Take ``plugin``'s jobs out of the scheduler without stopping them (reload staging). Leases stay
+        with this process: the new version's exclusive jobs renew them."""
         return self._tasks.pop(plugin, {})
 
     def attach(self, plugin: str, jobs: dict[str, asyncio.Task[None]]) -> None:
         """Give back jobs taken with :meth:`detach` (reload rollback)."""
         self._tasks.setdefault(plugin, {}).update(jobs)
 
+    def _is_busy(self, task: asyncio.Task[Any]) -> bool:
+        return task in self._busy or self._bodies.get(task) in self._busy
+
     async def shutdown(self, grace: float = 4.0) -> None:
-        """Stop accepting jobs; let runs in progress finish for up to ``grace`` seconds; cancel the rest."""
+        """Stop accepting jobs; let runs in progress finish for up to ``grace`` seconds; cancel the rest;
+        give every lease up."""
         self._accepting = False
         tasks = [t for jobs in self._tasks.values() for t in jobs.values() if not t.done()]
+        busy = [t for t in tasks if self._is_busy(t)]
         for task in tasks:
-            if task not in self._busy:
+            if task not in busy:
                 task.cancel()
-        busy = [t for t in tasks if t in self._busy]
         if busy:
             _done, late = await asyncio.wait(busy, timeout=grace)
             for task in late:
@@ -143,6 +439,35 @@ class Scheduler:
                 task.cancel()
         for plugin in list(self._tasks):
             await self.cancel_plugin(plugin)
+
+
+def fire_times(expression: str, now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The last fire of cron ``expression`` at or before ``now`` and the next one after it, in UTC, with the
+    expression read in time zone ``zone``."""
+    local = now.astimezone(zone)
+    itr = croniter(expression, local)
+    following: datetime = itr.get_next(datetime)
+    itr = croniter(expression, local + timedelta(microseconds=1))
+    previous: datetime = itr.get_prev(datetime)
+    return previous.astimezone(ZoneInfo("UTC")), following.astimezone(ZoneInfo("UTC"))
+
+
+def daily_expression(at: str) -> str:
+    """The cron expression of a daily run at ``at`` (``"HH:MM"``, 24-hour)."""
+    hour, sep, minute = at.partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2 and 1 <= len(hour) <= 2):
+        raise ValueError(f"a daily time is HH:MM (24-hour), not {at!r}")
+    if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+        raise ValueError(f"a daily time is HH:MM (24-hour), not {at!r}")
+    return f"{int(minute)} {int(hour)} * * *"
+
+
+def zone_named(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``Europe/Paris``); ValueError if there is none of that name."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Paris'") from exc
 
 
 def _guild_ctx(args: tuple[Any, ...]) -> dict[str, Any]:

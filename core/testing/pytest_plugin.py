@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, NoReturn, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, NoReturn, TypeVar, cast
 
 import discord
 import pytest
@@ -19,6 +20,7 @@ import pytest_asyncio
 import structlog
 from discord.ext import commands
 
+from core.clock import Clock, ManualClock
 from core.testing.emulator import Emulator, Guild, Member, Role, point_discord_py_at, restore_discord_py
 
 log = structlog.get_logger(__name__)
@@ -34,13 +36,14 @@ TEST_HEARTBEAT_MS = 1000
 
 
 async def eventually(
-    check: Callable[[], T],
+    check: Callable[[], T | Awaitable[T]],
     *,
     timeout: float = 5.0,  # noqa: ASYNC109
     interval: float = 0.02,
     what: str = "condition",
 ) -> T:
-    """Call ``check`` (a plain function) every ``interval`` seconds until it returns something truthy; return it.
+    """Call ``check`` every ``interval`` seconds until it returns something truthy; return it. ``check`` is a plain
+    function, or one returning an awaitable (``lambda: Model.exists(...)``), which is awaited.
 
     For what arrives asynchronously (gateway events, other processes):
     ``await eventually(lambda: runtime.bot.get_guild(g.id) is not None, what="the bot seeing the guild")``.
@@ -49,7 +52,8 @@ async def eventually(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        value = check()
+        answer = check()
+        value = cast(T, await answer) if inspect.isawaitable(answer) else answer
         if value:
             return value
         if loop.time() >= deadline:
@@ -231,13 +235,22 @@ def write_plugins_toml(path: Any, plugins: dict[str, dict[str, Any]], owners: It
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    """A :class:`~core.clock.ManualClock` that the scheduler of every runtime of the test reads instead of the real
+    time (when a test asks for this fixture): ``clock.advance(60)`` or ``clock.advance(timedelta(days=1))``
+    makes jobs due, instead of sleeping. ``clock.sleepers`` counts the tasks waiting on it."""
+    return ManualClock()
+
+
 class RuntimeFactory:
     """Starts omo runtimes connected to the emulator; stops them at teardown."""
 
-    def __init__(self, emulator: Emulator, tmp_path: Any, database_url: str) -> None:
+    def __init__(self, emulator: Emulator, tmp_path: Any, database_url: str, clock: Clock | None = None) -> None:
         self.emulator = emulator
         self.tmp_path = tmp_path
         self.database_url = database_url
+        self.clock = clock
         self.started: list[Any] = []
 
     async def __call__(
@@ -279,6 +292,8 @@ class RuntimeFactory:
         }
         opts = RunOptions(**{**settings, **options})
         runtime = compose_runtime(env, opts)
+        if self.clock is not None:
+            runtime.scheduler.clock = self.clock
         self.started.append(runtime)
         try:
             await runtime.start()
@@ -299,9 +314,13 @@ class RuntimeFactory:
 
 
 @pytest_asyncio.fixture
-async def runtime_factory(emulator: Emulator, tmp_path: Any, database_url: str) -> AsyncIterator[RuntimeFactory]:
-    """``await runtime_factory({"echo": {...}}, owners=[...])``: start omo runtimes against the emulator."""
-    factory = RuntimeFactory(emulator, tmp_path, database_url)
+async def runtime_factory(
+    emulator: Emulator, tmp_path: Any, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[RuntimeFactory]:
+    """``await runtime_factory({"echo": {...}}, owners=[...])``: start omo runtimes against the emulator.
+    Their schedulers read the ``clock`` fixture when the test uses it, the real time otherwise."""
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    factory = RuntimeFactory(emulator, tmp_path, database_url, clock)
     try:
         yield factory
     finally:

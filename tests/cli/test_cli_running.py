@@ -11,17 +11,8 @@ from typing import Any
 import aiohttp
 
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import eventually
 from tests.cli.conftest import ECHO_TOML, Omo, free_port
-
-
-async def _wait_for(check: Any, what: str, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_plugins_reload_reaches_a_running_omo_which_stops_cleanly_on_sigterm(
@@ -32,12 +23,18 @@ async def test_plugins_reload_reaches_a_running_omo_which_stops_cleanly_on_sigte
         "run", "--discord-api", emulator.base_url, "--port", "0", "--migrate", DISCORD_TOKEN=emulator.bot_token
     )
     try:
-        await _wait_for(
-            lambda: (omo.data_dir / "control.sock").is_socket() or proc.returncode is not None, "the control socket"
+        await eventually(
+            lambda: (omo.data_dir / "control.sock").is_socket() or proc.returncode is not None,
+            timeout=20,
+            interval=0.1,
+            what="the control socket",
         )
         assert proc.returncode is None, "omo run exited early"
-        await _wait_for(
-            lambda: any(c["name"] == "echo" for c in emulator.registered_commands()), "the bot to register /echo"
+        await eventually(
+            lambda: any(c["name"] == "echo" for c in emulator.registered_commands()),
+            timeout=20,
+            interval=0.1,
+            what="the bot to register /echo",
         )
 
         reloaded = await omo("plugins", "reload", "echo")
@@ -80,12 +77,7 @@ async def test_demo_runs_offline_with_simulated_members_and_stops_by_itself(omo:
                     body = await resp.json()
                 return [m for m in body if not m["author"].get("bot")]
 
-            messages: list[dict[str, Any]] = []
-            for _ in range(60):
-                messages = await chatter()
-                if messages:
-                    break
-                await asyncio.sleep(0.1)
+            messages = await eventually(chatter, timeout=6, interval=0.1, what="a simulated member's message")
         out, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
         if proc.returncode is None:
@@ -141,3 +133,35 @@ async def test_demo_run_again_registers_commands_and_stops_cleanly_on_ctrl_c(omo
     assert "2, quiet (no simulated chatter)" in seen
     assert out.decode().splitlines()[-2:] == ["stopping…", "stopped"]
     assert "Traceback" not in err.decode()
+
+
+async def test_demo_rereads_plugins_toml_on_sighup_and_leaves_no_control_socket(omo: Omo) -> None:
+    omo.write_plugins(ECHO_TOML)
+    proc = await omo.start("demo", "--port", str(free_port()), "--members", "0", "--quiet")
+    assert proc.stdout is not None
+    socket_path = omo.data_dir / "demo" / "control.sock"
+    seen = ""
+    try:
+        while "Ctrl-C to stop." not in seen:
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert raw, "omo demo ended before its banner:\n" + seen
+            seen += raw.decode()
+        assert socket_path.is_socket()
+
+        proc.send_signal(signal.SIGHUP)
+        raw = b"\n"
+        while raw == b"\n":  # the banner's last, empty line
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert raw.decode() == f"SIGHUP: {omo.plugins_file} re-read and applied\n"
+        assert proc.returncode is None
+
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert out.decode().splitlines()[-1] == "stopped"
+    assert not socket_path.exists()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from core.testing.emulator import Guild
+from core.testing.pytest_plugin import eventually
 from plugins.config.service import Actor
 from tests.config.helpers import ECHO, count_queries, service
 
@@ -24,13 +24,8 @@ async def test_a_change_in_one_runtime_is_read_in_the_other_within_a_second(runt
     assert queries.statements == []  # the second runtime answers from its cache
 
     await service(first).set_values(guild.id, "echo", {"repeat": 4}, Actor(7, "ops"))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 1.0
-    seen = 1
-    while loop.time() < deadline:
-        seen = (await second.settings.get(guild.id, "echo")).repeat
-        if seen == 4:
-            break
-        await asyncio.sleep(0.01)
 
-    assert seen == 4
+    async def repeat_in_second() -> bool:
+        return (await second.settings.get(guild.id, "echo")).repeat == 4
+
+    await eventually(repeat_in_second, timeout=1.0, interval=0.01, what="the change in the other process")

@@ -3,13 +3,12 @@ switch in plugins.toml."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from core.testing.emulator import Emulator, Guild, Member
-from core.testing.pytest_plugin import write_plugins_toml
+from core.testing.pytest_plugin import eventually, write_plugins_toml
 from plugins.config.service import Actor
 from tests.config import typed_plugin
 from tests.config.helpers import ECHO, TYPED, service
@@ -20,20 +19,11 @@ def omo_plugins() -> dict[str, dict[str, Any]]:
     return {"config": {}, "echo": dict(ECHO), "typed": dict(TYPED)}
 
 
-async def _wait_for(predicate: Any, timeout: float = 3.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.02)
-    return predicate()
-
-
 async def test_guild_admin_disables_a_plugin_in_one_guild_only_and_enables_it_again(
     emulator: Emulator, runtime: Any, guild: Guild, admin: Member
 ) -> None:
     other = emulator.create_guild("Other")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: runtime.bot.get_guild(other.id), what="the bot seeing the new guild")
     bob = emulator.create_member(other, "bob")
     here, there = emulator.general(guild), emulator.general(other)
     cog = runtime.bot.get_cog("EchoCog")
@@ -43,7 +33,7 @@ async def test_guild_admin_disables_a_plugin_in_one_guild_only_and_enables_it_ag
     served = await emulator.invoke(bob, there, "echo", text="b")
     await emulator.send_message(admin, here, "heard in A?")
     await emulator.send_message(bob, there, "heard in B")
-    await asyncio.sleep(0.3)
+    await eventually(lambda: "heard in B" in cog.heard, what="the later message heard")  # events come in order
 
     assert off.ephemeral and off.content == "**echo** is now disabled in this server."
     assert "disabled in this server" in (refused.content or "")
@@ -61,15 +51,15 @@ async def test_per_guild_jobs_stop_in_the_disabled_guild_only(
     emulator: Emulator, runtime: Any, guild: Guild, admin: Member
 ) -> None:
     other = emulator.create_guild("Other")
-    assert await _wait_for(lambda: len(runtime.bot.guilds) == 2)
+    await eventually(lambda: len(runtime.bot.guilds) == 2, what="the bot seeing the new guild")
 
     await emulator.invoke(admin, emulator.general(guild), "plugins disable", plugin="typed")
     typed_plugin.job_runs.clear()
-    assert await _wait_for(lambda: typed_plugin.job_runs.count(other.id) >= 3)
+    await eventually(lambda: typed_plugin.job_runs.count(other.id) >= 3, what="three runs in the other guild")
 
     assert guild.id not in typed_plugin.job_runs
     await emulator.invoke(admin, emulator.general(guild), "plugins enable", plugin="typed")
-    assert await _wait_for(lambda: guild.id in typed_plugin.job_runs)
+    await eventually(lambda: guild.id in typed_plugin.job_runs, what="a run in the guild enabled again")
 
 
 async def test_a_member_without_manage_server_may_not_switch_plugins(

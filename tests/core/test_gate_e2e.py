@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -44,7 +43,7 @@ async def test_listener_runs_only_where_plugin_enabled(emulator: Emulator, runti
 
     await emulator.send_message(alice, emulator.general(guild), "in disabled guild")
     await emulator.send_message(bob, emulator.general(other), "in enabled guild")
-    await asyncio.sleep(0.3)
+    await eventually(lambda: "in enabled guild" in cog.heard, what="the later message heard")  # events come in order
 
     assert cog.heard == ["in enabled guild"]
 

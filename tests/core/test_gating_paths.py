@@ -38,8 +38,13 @@ async def test_per_guild_job_runs_only_for_enabled_guilds(emulator: Emulator, ru
     other = emulator.create_guild("Other")
     await eventually(lambda: runtime.bot.get_guild(other.id) is not None, what="the bot seeing the new guild")
     await runtime.gate.set_enabled(guild.id, "echo", False)
-    echo.events.clear()
-    await asyncio.sleep(0.3)
+
+    def runs_in_other() -> int:
+        return echo.events.count(("guild_job", other.id))
+
+    await eventually(lambda: runs_in_other() >= 1, what="a run in the enabled guild")
+    echo.events.clear()  # from here on every pass of the job sees the switch
+    await eventually(lambda: runs_in_other() >= 3, what="three more passes of the job")
 
     guilds = {e[1] for e in echo.events if e[0] == "guild_job"}
     assert guilds == {other.id}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from core.models import GuildPluginState
 from core.testing.emulator import Emulator
-from core.testing.pytest_plugin import TEST_DATABASE_ENV
+from core.testing.pytest_plugin import TEST_DATABASE_ENV, eventually
 
 ECHO = {"echo": {"module": "tests.sample_plugins.echo"}}
 
@@ -29,13 +28,10 @@ async def test_dropped_gateway_resumes_and_listener_sees_missed_messages_once(
 
     await emulator.drop_connection(0)
     await emulator.send_message(alice, channel, "while down")  # replayed on RESUME
-    for _ in range(100):
-        if "while down" in cog.heard:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: "while down" in cog.heard, timeout=5, what="the missed message replayed")
     await emulator.send_message(alice, channel, "after")
     answer = await emulator.invoke(alice, channel, "echo", text="still here")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: "after" in cog.heard, what="the next message heard")
 
     assert cog.heard.count("while down") == 1
     assert cog.heard.count("after") == 1

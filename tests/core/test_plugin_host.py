@@ -12,6 +12,7 @@ from core.errors import MigrationRequired, PluginLoadFailed
 from core.migrator import make_migration
 from core.plugin_host import PluginState
 from core.testing.emulator import Emulator
+from core.testing.pytest_plugin import eventually
 from tests.core import probe
 from tests.core.conftest import PluginWriter, section
 
@@ -94,7 +95,7 @@ async def test_reload_swaps_command_route_and_job_together(
     plugin_writer.write("dyn", version="2", module=module)
     report = await runtime.host.reload("dyn")
     probe.EVENTS.clear()
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(probe.of("job")) >= 2, what="two runs of the job after the reload")
 
     assert (report.old_version, report.new_version) == ("1", "2")
     assert (await emulator.invoke(member, emulator.general(guild), "dyn")).content == "dyn v2"
@@ -117,7 +118,7 @@ async def test_failed_reload_keeps_old_version_live(
     with pytest.raises(PluginLoadFailed):
         await runtime.host.reload("dyn")
     probe.EVENTS.clear()
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(probe.of("job")) >= 2, what="two runs of the job after the failed reload")
 
     assert runtime.host.records["dyn"].state == PluginState.ENABLED
     assert runtime.host.records["dyn"].version == "1"
@@ -145,12 +146,12 @@ async def test_unload_cancels_exactly_that_plugins_tasks(runtime_factory: Any, p
     one = plugin_writer.write("one")
     two = plugin_writer.write("two")
     runtime = await runtime_factory({"one": section(one), "two": section(two)}, connect=False)
-    await asyncio.sleep(0.15)
+    await eventually(lambda: {e[1] for e in probe.of("job")} == {"one", "two"}, what="both plugins' jobs running")
 
     await runtime.host.disable("one")
     teardowns = [e[1] for e in probe.of("teardown")]
     probe.EVENTS.clear()
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(probe.of("job")) >= 3, what="three more runs")
 
     assert teardowns == ["one"]
     assert runtime.scheduler.jobs("one") == []
@@ -168,7 +169,8 @@ async def test_failing_listener_and_job_do_not_stop_the_plugin(
 
     await emulator.send_message(member, emulator.general(guild), "first")
     await emulator.send_message(member, emulator.general(guild), "second")
-    await asyncio.sleep(0.3)
+    await eventually(lambda: len(probe.of("message")) == 2, what="both messages heard")
+    await eventually(lambda: runtime.scheduler.failures.get(("flaky", "tick"), 0) >= 2, what="two failed runs")
 
     assert [e[3] for e in probe.of("message")] == ["first", "second"]
     assert len(probe.of("job")) >= 2
@@ -191,12 +193,16 @@ async def test_reload_under_a_stream_of_commands_loses_none(
             result = await emulator.invoke(member, channel, "dyn")
             answers.append(result.content)
 
+    async def more_answers(count: int) -> None:
+        seen = len(answers)
+        await eventually(lambda: len(answers) >= seen + count, what=f"{count} more answers")
+
     workers = [asyncio.create_task(stream(m)) for m in members]
     for version in range(2, 8):
-        await asyncio.sleep(0.05)
+        await more_answers(3)
         plugin_writer.write("dyn", version=str(version), module=module)
         await runtime.host.reload("dyn")
-    await asyncio.sleep(0.05)
+    await more_answers(len(members))  # every worker got an answer from the last version
     stop.set()
     await asyncio.gather(*workers)
 

@@ -11,7 +11,7 @@ import pytest
 from discord import app_commands
 
 from core.testing.emulator import Emulator, Guild
-from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory
+from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory, eventually
 
 
 @pytest.fixture
@@ -85,11 +85,7 @@ async def test_bot_own_member_update_without_members_intent(
     dguild = client.get_guild(guild.id)
     assert dguild is not None
     await dguild.me.edit(nick="Botty")
-    for _ in range(50):
-        if dguild.me.nick == "Botty":
-            break
-        await asyncio.sleep(0.02)
-    assert dguild.me.nick == "Botty"
+    await eventually(lambda: dguild.me.nick == "Botty", what="the nick change")
 
 
 async def test_interaction_ack_deadline_gives_unknown_interaction(

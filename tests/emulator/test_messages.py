@@ -8,7 +8,7 @@ import discord
 from discord.ext import commands
 
 from core.testing.emulator import Emulator, Guild
-from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory
+from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory, eventually
 
 
 async def test_bot_answers_a_message(
@@ -192,7 +192,7 @@ async def test_wait_for_bot_message_finds_fast_and_multiple_replies(
 
     alice = member_factory("alice")
     await emulator.send_message(alice, emulator.general(guild), "count")
-    await asyncio.sleep(0.3)  # the bot has long answered
+    await eventually(lambda: len(emulator.sent_messages()) == 2, what="both answers sent")  # before waiting
     first = await emulator.wait_for_bot_message()
     second = await emulator.wait_for_bot_message(emulator.general(guild))
     assert (first["content"], second["content"]) == ("one", "two")

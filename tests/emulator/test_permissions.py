@@ -8,7 +8,7 @@ import discord
 
 from core.testing.emulator import Emulator, Guild
 from core.testing.emulator import permissions as P
-from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory
+from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory, eventually
 
 
 async def test_role_add_below_bot_dispatches_member_update(
@@ -129,13 +129,12 @@ async def test_moderator_role_changes_and_voice_reach_the_bot(
     await emulator.add_role(guild, alice, gold)
     dguild = client.get_guild(guild.id)
     assert dguild is not None
-    for _ in range(50):
+
+    def has_gold() -> bool:
         m = dguild.get_member(alice.user_id)
-        if m is not None and any(r.id == gold.id for r in m.roles):
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("GUILD_MEMBER_UPDATE not applied")
+        return m is not None and any(r.id == gold.id for r in m.roles)
+
+    await eventually(has_gold, what="GUILD_MEMBER_UPDATE applied")
     await emulator.join_voice(alice, vc)
     assert await asyncio.wait_for(voice_events.get(), 5) == (None, "Lounge")
     await emulator.leave_voice(alice, guild)

@@ -7,7 +7,7 @@ import asyncio
 import discord
 
 from core.testing.emulator import Emulator, Guild
-from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory
+from core.testing.pytest_plugin import DiscordClientFactory, MemberFactory, eventually
 
 
 class QuickClient(discord.Client):
@@ -52,7 +52,8 @@ async def test_dropped_connection_resumes_and_replays_missed_events_once(
     assert got == ["missed 1", "missed 2", "missed 3"]
     await emulator.send_message(alice, general, "after")
     assert await asyncio.wait_for(queue.get(), 5) == "after"
-    await asyncio.sleep(0.1)
+    await emulator.send_message(alice, general, "marker")  # events come in order: a duplicate would precede it
+    assert await asyncio.wait_for(queue.get(), 5) == "marker"
     assert queue.empty()
     assert resumed == ["resumed"]
     assert emulator.gateway.resumes == 1 and emulator.gateway.identifies == 1
@@ -68,10 +69,7 @@ async def test_op7_reconnect_resumes(
     client = await discord_client_factory(discord.Client)
     queue, resumed = await _collector(client)
     emulator.request_reconnect(0)
-    for _ in range(50):
-        if resumed:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: resumed, what="the session resumed")
     assert resumed == ["resumed"]
     await emulator.send_message(member_factory("alice"), emulator.general(guild), "still here")
     assert await asyncio.wait_for(queue.get(), 5) == "still here"
