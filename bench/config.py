@@ -70,7 +70,6 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
     from core.compose import compose_runtime
     from core.environment import Environment
     from core.runtime import RunOptions
-    from plugins.config import service_for
     from plugins.config.service import Actor
 
     with tempfile.TemporaryDirectory(prefix="omo-bench-config-") as tmp:
@@ -99,7 +98,9 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
                         f"plugin {name} did not start ({record.error if record else 'not found'}); "
                         "run `python -m bench config` from the repository root"
                     )
-            service = service_for(runtime)
+            loaded = runtime.host.loaded("config")
+            assert loaded is not None
+            service = loaded.context.state
             await service.set_values(GUILD, "echo", {"repeat": 3}, Actor(1, "bench"), source="system")
             model = runtime.settings.model_of("echo")
             defaults = runtime.host.defaults_of("echo")

@@ -114,8 +114,10 @@ class Runtime:
     def _known_guilds(self) -> list[int]:
         return [g.id for g in self.bot.guilds] if self.bot is not None else []
 
-    def _on_toggle(self, guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
-        self.host.pm.hook.omo_plugin_toggled(guild_id=guild_id, plugin=plugin, enabled=enabled, actor_id=actor_id)
+    async def _on_toggle(self, guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
+        await self.host.hooks.broadcast(
+            "omo_plugin_toggled", guild_id=guild_id, plugin=plugin, enabled=enabled, actor_id=actor_id
+        )
 
     def owners(self) -> list[int]:
         """Operators: bot owners from plugins.toml and ``OMO_OWNERS``."""
@@ -192,6 +194,8 @@ class Runtime:
         await self.gate.load()
         await self.bus.start(self.env.database_url if self.env.is_postgres else None)
         self.gate.attach_bus(self.bus)
+        self.settings.attach_bus(self.bus)
+        self.host.attach_bus(self.bus)
         if opts.discord_api:
             from core.discord_target import point_discord_py_at
 
@@ -206,7 +210,7 @@ class Runtime:
             await self._start_web(self.web_factory)
         self.host.pm.register(DefaultSettings(), name="core.settings")
         await self.host.start_all(order)
-        self.host.pm.hook.omo_runtime_started.call_historic(kwargs={"runtime": self})
+        await self.host.hooks.call_historic("omo_runtime_started", runtime=self)
         if opts.connect_gateway:
             self._tasks.append(asyncio.get_running_loop().create_task(self._run_gateway(), name="omo:gateway"))
         self._tasks.append(asyncio.get_running_loop().create_task(watcher.run(), name="omo:watch"))

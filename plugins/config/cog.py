@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -16,11 +15,13 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from core.plugin import PluginContext, is_guild_admin
+from core.plugin import is_guild_admin
 
+from .messages import plain
 from .service import (
     Actor,
     Change,
+    ConfigContext,
     ConfigService,
     ConfigServiceError,
     HistoryEntry,
@@ -67,14 +68,9 @@ def _choice(name: str, value: str) -> app_commands.Choice[str]:
 class ConfigCog(commands.Cog, name="config"):
     """The ``/config`` command group."""
 
-    def __init__(self, plugin: PluginContext, service: Callable[[], ConfigService]) -> None:
+    def __init__(self, plugin: ConfigContext) -> None:
         self.plugin = plugin
-        self._service = service
-
-    @property
-    def service(self) -> ConfigService:
-        """This runtime's settings service."""
-        return self._service()
+        self.service: ConfigService = plugin.state
 
     config = app_commands.Group(
         name="config",
@@ -131,7 +127,10 @@ class ConfigCog(commands.Cog, name="config"):
             head = "Nothing was changed: " + (
                 "this value was refused." if count == 1 else f"{count} values were refused."
             )
-            await self._reply(interaction, head + "\n" + "\n".join(f"• {e}" for e in exc.errors))
+            lines = [
+                f"• `{e.plugin}.{e.key}`: {plain(e)}" if e.plugin else f"• `{e.key}`: {plain(e)}" for e in exc.errors
+            ]
+            await self._reply(interaction, head + "\n" + "\n".join(lines))
         else:
             await self._reply(interaction, str(exc))
 
