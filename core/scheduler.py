@@ -73,7 +73,9 @@ class Scheduler:
         self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._tasks: dict[str, dict[str, asyncio.Task[None]]] = {}
         self._specs: weakref.WeakKeyDictionary[asyncio.Task[None], JobSpec] = weakref.WeakKeyDictionary()
-        self._leases: set[tuple[str, str]] = set()
+        #: Live lease keepers per exclusive job (two during a reload), and those holding the lease now.
+        self._guards: dict[tuple[str, str], set[asyncio.Task[None]]] = {}
+        self._holding: set[asyncio.Task[None]] = set()
         self._last_fires: dict[tuple[str, str, int], datetime] = {}
         self._accepting = True
         self._busy: set[asyncio.Task[Any]] = set()
@@ -94,15 +96,15 @@ class Scheduler:
 
     def holds_lease(self, plugin: str, name: str) -> bool:
         """Whether this process holds the lease of exclusive job ``name`` of ``plugin`` right now."""
-        return (plugin, name) in self._leases
+        return any(task in self._holding for task in self._guards.get((plugin, name), ()))
 
     def _add(self, spec: JobSpec, coro: Coroutine[Any, Any, None]) -> None:
         if not self._accepting:
             coro.close()
             raise RuntimeError("the scheduler is shutting down")
-        if not spec.name or len(spec.name) > MAX_JOB_NAME:
+        if not spec.name or len(spec.name) > MAX_JOB_NAME or not spec.name.isprintable():
             coro.close()
-            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} characters")
+            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} printable characters")
         if spec.concurrency < 1:
             coro.close()
             raise ValueError("concurrency must be at least 1")
@@ -289,7 +291,7 @@ class Scheduler:
                         log.exception("checking a scheduled job failed", plugin=plugin, job=name, guild_id=guild_id)
                 if due:
                     await self._tick(spec, due if targets is not None else None)
-                await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.001))
+                await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.0))
 
         self._add(spec, loop())
 
@@ -304,8 +306,9 @@ class Scheduler:
             self._last_fires[key] = known
         if known >= fire:
             return False
-        self._last_fires[key] = fire
-        return await job_store.claim_fire(spec.plugin, spec.name, guild_id, fire, now)
+        claimed = await job_store.claim_fire(spec.plugin, spec.name, guild_id, fire, now)
+        self._last_fires[key] = fire  # ours or another process's: either way this fire is done
+        return claimed
 
     # ------------------------------------------------------------------ leases
     @staticmethod
@@ -317,21 +320,30 @@ class Scheduler:
         if not self._leases_in_use():
             await body()
             return
+        me = asyncio.current_task()
+        assert me is not None
         key = (spec.plugin, spec.name)
+        self._guards.setdefault(key, set()).add(me)
+        try:
+            await self._keep_lease(spec, me, body)
+        finally:
+            self._guards[key].discard(me)
+
+    async def _keep_lease(
+        self, spec: JobSpec, me: asyncio.Task[None], body: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
         lease = f"{spec.plugin}:{spec.name}"
         renew_every = self.lease_seconds / 4
-        me = asyncio.current_task()
         while True:
             taken = await self._take_lease(lease)
             if not taken:
-                await self._wait_for_lease(lease)
+                await self._wait_for_lease(lease, failed=taken is None)
                 continue
             expires = taken
-            self._leases.add(key)
+            self._holding.add(me)
             log.info("job lease taken", plugin=spec.plugin, job=spec.name, holder=self.holder)
             running = asyncio.get_running_loop().create_task(body(), name=f"omo:{spec.plugin}:{spec.name}:body")
-            if me is not None:
-                self._bodies[me] = running
+            self._bodies[me] = running
             try:
                 while await self._until_done_or(running, renew_every):
                     renewed = await self._take_lease(lease)
@@ -343,9 +355,8 @@ class Scheduler:
                         log.warning("job lease lost, stopping the job here", plugin=spec.plugin, job=spec.name)
                         break
             finally:
-                self._leases.discard(key)
-                if me is not None:
-                    self._bodies.pop(me, None)
+                self._holding.discard(me)
+                self._bodies.pop(me, None)
                 if not running.done():
                     running.cancel()
                 await asyncio.gather(running, return_exceptions=True)
@@ -371,21 +382,29 @@ class Scheduler:
             log.exception("taking a job lease failed", lease=lease)
             return None
 
-    async def _wait_for_lease(self, lease: str) -> None:
-        """Sleep until the current holder's lease runs out (a quarter of a lease at most), then try again."""
+    async def _wait_for_lease(self, lease: str, *, failed: bool) -> None:
+        """Sleep until the current holder's lease runs out (a quarter of a lease at most; the whole quarter after
+        a database error), then try again."""
         wait = self.lease_seconds / 4
-        try:
-            expiry = await job_store.lease_expiry(lease)
-        except Exception:
-            log.exception("reading a job lease failed", lease=lease)
-            expiry = None
-        if expiry is not None:
-            wait = min(wait, max((expiry - self.clock.now()).total_seconds(), 0.0))
-        await self.clock.sleep(max(wait, 0.001))
+        if not failed:
+            try:
+                expiry = await job_store.lease_expiry(lease)
+            except Exception:
+                log.exception("reading a job lease failed", lease=lease)
+                expiry = None
+            if expiry is not None:
+                wait = min(wait, max((expiry - self.clock.now()).total_seconds(), 0.0))
+        await self.clock.sleep(wait)
 
     async def _release(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Give up the leases of ``keys`` that no live job of this process keeps (a reload's rollback gives an
+        old job back that still runs under the lease)."""
+        if not self._leases_in_use():
+            return
         for plugin, name in list(keys):
-            self._leases.discard((plugin, name))
+            if any(not task.done() for task in self._guards.get((plugin, name), ())):
+                continue
+            self._guards.pop((plugin, name), None)
             try:
                 await job_store.release_lease(f"{plugin}:{name}", self.holder)
             except Exception:
@@ -398,8 +417,7 @@ class Scheduler:
         if task is None:
             return False
         await cancel_tasks([task])
-        if self._leases_in_use():
-            await self._release([(plugin, name)])
+        await self._release([(plugin, name)] if (plugin, name) in self._guards else [])
         return True
 
     async def cancel_plugin(self, plugin: str) -> int:
@@ -407,8 +425,7 @@ class Scheduler:
         jobs = self._tasks.pop(plugin, {})
         live = [task for task in jobs.values() if not task.done()]
         await cancel_tasks(live)
-        if self._leases_in_use():
-            await self._release((plugin, name) for name in jobs)
+        await self._release(key for key in list(self._guards) if key[0] == plugin)
         return len(live)
 
     def detach(self, plugin: str) -> dict[str, asyncio.Task[None]]:
