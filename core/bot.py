@@ -158,6 +158,8 @@ class OmoBot(commands.AutoShardedBot):
         self._held: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
         self.accepting = True
+        #: set once ``login`` has run (discord.py's readiness state exists only from then on)
+        self._logged_in = asyncio.Event()
         #: Set once the gateway delivered the guilds (first READY): per-guild jobs start then.
         self.guilds_known = asyncio.Event()
         self.add_check(self._gate_check)
@@ -305,6 +307,7 @@ class OmoBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         """After login: core commands, then the first sync."""
+        self._logged_in.set()
         await self.runtime.on_bot_setup()
 
     async def on_ready(self) -> None:
@@ -315,9 +318,15 @@ class OmoBot(commands.AutoShardedBot):
         self.runtime.settle_heap()
 
     async def wait_ready_or_timeout(self, timeout: float) -> bool:  # noqa: ASYNC109
-        """Wait until the gateway is ready; False on timeout."""
+        """Wait until the bot has logged in and the gateway is ready; False on timeout.
+
+        Safe to call before the gateway task has logged in: discord.py's own ``wait_until_ready`` raises
+        until ``login`` has run, so this first waits for login (signalled from ``setup_hook``).
+        """
         try:
-            await asyncio.wait_for(self.wait_until_ready(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._logged_in.wait()
+                await self.wait_until_ready()
             return True
         except TimeoutError:
             return False

@@ -45,12 +45,36 @@ class CoreCommands(commands.Cog, name="omo"):
             subs: list[Any] = list(getattr(command, "walk_commands", lambda: [])())
             leaves = [c for c in subs if not isinstance(c, app_commands.Group)] or [command]
             for leaf in leaves:
+                if not self._may_run(interaction, leaf):
+                    continue
                 label = f"/{leaf.qualified_name}"
                 lines.append(f"`{label}` {leaf.description}" + (f" ({plugin})" if plugin else ""))
-        embed = discord.Embed(title="Commands", description="\n".join(lines) or "No commands here.")
+        embed = discord.Embed(title="Commands you can use here", description="\n".join(lines) or "No commands here.")
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
-    @plugins.command(name="list", description="Plugins and whether each is on in this server")
+    def _may_run(self, interaction: discord.Interaction, command: Any) -> bool:
+        """Whether the asking user passes ``command``'s permission rule: ``extras["omo_access"]``
+        ("operator", or "admin" which operators pass too), else the Discord permissions the command or
+        one of its groups declares with ``default_permissions`` (Administrator passes everything)."""
+        access = command.extras.get("omo_access")
+        operator = self.runtime.is_operator(interaction.user.id)
+        if access == "operator":
+            return operator
+        if access == "admin":
+            return operator or is_guild_admin(interaction)
+        required: discord.Permissions | None = None
+        node = command
+        while node is not None and required is None:
+            required = node.default_permissions
+            node = node.parent
+        if not required:
+            return True
+        held = interaction.permissions
+        return held.administrator or required <= held
+
+    @plugins.command(
+        name="list", description="Plugins and whether each is on in this server", extras={"omo_access": "admin"}
+    )
     async def plugins_list(self, interaction: discord.Interaction) -> None:
         """Every plugin with its process state and its switch in this guild."""
         if not (is_guild_admin(interaction) or self.runtime.is_operator(interaction.user.id)):
@@ -91,7 +115,9 @@ class CoreCommands(commands.Cog, name="omo"):
         """Switch ``plugin`` off here (Manage Server)."""
         await self._switch(interaction, plugin, False)
 
-    @plugins.command(name="reload", description="Reload a plugin's code (bot operators only)")
+    @plugins.command(
+        name="reload", description="Reload a plugin's code (bot operators only)", extras={"omo_access": "operator"}
+    )
     @app_commands.describe(plugin="The plugin to reload")
     async def plugins_reload(self, interaction: discord.Interaction, plugin: str) -> None:
         """Staged reload of ``plugin`` (operators only)."""

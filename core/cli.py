@@ -240,8 +240,10 @@ def cmd_new_plugin(args: argparse.Namespace, env: Environment) -> int:
     from core.scaffold import import_path, scaffold_plugin
 
     created = scaffold_plugin(args.name, Path(args.dir))
+    here = Path.cwd()
     for path in created:
-        _out(f"created {path}")
+        shown = path.absolute()
+        _out(f"created {shown.relative_to(here) if shown.is_relative_to(here) else shown}")
     module = import_path(Path(args.dir), args.name)
     table = f"[plugins.{args.name}] enabled = true"
     if module != f"plugins.{args.name}":

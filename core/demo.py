@@ -30,7 +30,8 @@ import tomlkit
 from core.environment import Environment, default_database_url
 from core.errors import ConfigError, OmoError
 from core.logging import register_secret
-from core.plugin_host import discover
+from core.plugin_host import call_plugin_hook, discover
+from core.plugins_file import PluginsFileWatcher
 from core.runtime import SHUTDOWN_SECONDS, RunOptions, Runtime
 from core.testing.emulator import Channel, Emulator, Guild, Member, Role, restore_discord_py
 from core.testing.emulator import permissions as perms
@@ -107,8 +108,9 @@ def _out(line: str = "") -> None:
 # ------------------------------------------------------------------- world
 @dataclass
 class DemoWorld:
-    """The demo guild and the people in it."""
+    """The demo guild and the people in it, on ``emulator`` (what ``omo_demo_setup`` hooks receive)."""
 
+    emulator: Emulator
     guild: Guild
     you: Member
     members: list[Member]
@@ -145,7 +147,26 @@ def build_world(emu: Emulator, members: int) -> DemoWorld:
     for index, name in enumerate(member_names(max(0, members))):
         granted = [roles["Member"], roles["Moderator"]] if index == 1 else [roles["Member"]]
         people.append(emu.create_member(guild, name, roles=granted, global_name=name.capitalize()))
-    return DemoWorld(guild, you, people, [general, announcements, feeds], [general, general, general, feeds], roles)
+    chat = [general, general, general, feeds]
+    return DemoWorld(emu, guild, you, people, [general, announcements, feeds], chat, roles)
+
+
+async def setup_plugins(runtime: Runtime, world: DemoWorld) -> list[str]:
+    """Call ``omo_demo_setup`` on every enabled plugin; return the names whose set-up failed.
+
+    A failing set-up is logged and the others still run: the demo goes on without that plugin's part.
+    """
+    failed: list[str] = []
+    for name in runtime.host.enabled_names():
+        loaded = runtime.host.loaded(name)
+        if loaded is None:
+            continue
+        try:
+            await call_plugin_hook(loaded.module, "omo_demo_setup", plugin=loaded.context, demo=world)
+        except Exception as exc:  # one plugin's demo set-up must never stop the demo
+            failed.append(name)
+            log.warning("demo set-up failed", plugin=name, error=f"{type(exc).__name__}: {exc}", exc_info=True)
+    return failed
 
 
 # ------------------------------------------------------------ environment
@@ -347,6 +368,16 @@ class Simulator:
 
 
 # ------------------------------------------------------------------- run
+def omo_command() -> str:
+    """How to call ``omo`` from here: the script beside this Python (``.venv/bin/omo``), relative when under
+    the current folder; plain ``omo`` when there is none."""
+    script = Path(sys.executable).parent / "omo"
+    if not script.exists():
+        return "omo"
+    here = Path.cwd()
+    return str(script.relative_to(here)) if script.is_relative_to(here) else str(script)
+
+
 def _banner(
     world: DemoWorld, runtime: Runtime, emu: Emulator, env: Environment, simulate: bool, open_for: float | None
 ) -> list[str]:
@@ -363,7 +394,8 @@ def _banner(
         "Moderator, Member",
         f"  plugins    {plugins}",
         f"  database   {describe_database(env.database_url)}",
-        f"  reload     OMO_DATA_DIR={env.data_dir} omo plugins reload NAME",
+        f"  reload     OMO_DATA_DIR={env.data_dir} {omo_command()} plugins reload NAME   "
+        f"(kill -HUP {os.getpid()} re-reads {env.plugins_file.name})",
     ]
     if simulate and world.members:
         lines.append(
@@ -388,16 +420,35 @@ async def run_demo(
     check_port_free(port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    runtime: Runtime | None = None
+    rereads: set[asyncio.Task[None]] = set()
+
+    async def reread_file(live: Runtime, watcher: PluginsFileWatcher) -> None:
+        await watcher.reread()
+        error = live.plugins_file_error
+        _out(f"SIGHUP: {live.plugins_file_path} " + (f"rejected: {error}" if error else "re-read and applied"))
+
+    def reread() -> None:
+        """SIGHUP: re-read plugins.toml, like ``omo run`` does."""
+        watcher = runtime.plugins_file_watcher if runtime is not None else None
+        if runtime is None or watcher is None:
+            return
+        task = loop.create_task(reread_file(runtime, watcher), name="omo:demo-sighup")
+        rereads.add(task)
+        task.add_done_callback(rereads.discard)
+
     installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    handlers: list[tuple[signal.Signals, Any]] = [(signal.SIGINT, stop.set), (signal.SIGTERM, stop.set)]
+    if hasattr(signal, "SIGHUP"):
+        handlers.append((signal.SIGHUP, reread))
+    for sig, handler in handlers:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, handler)
             installed.append(sig)
 
     _out("starting emulator…")
     emu = Emulator()
     await emu.start("127.0.0.1", 0)
-    runtime: Runtime | None = None
     simulation: asyncio.Task[None] | None = None
     simulator: Simulator | None = None
 
@@ -427,6 +478,9 @@ async def run_demo(
             raise DemoError(f"the bot did not connect to the emulator within {READY_TIMEOUT:g} s (see the log)")
         guilds = len(runtime.bot.guilds)
         _out(f"bot connected to {guilds} guild{'s' if guilds != 1 else ''}")
+        failed = await setup_plugins(runtime, world)
+        if failed:
+            _out(f"demo set-up failed for {', '.join(failed)} (see the log); the demo goes on")
         return world, demo_env
 
     try:
@@ -452,6 +506,9 @@ async def run_demo(
         if simulation is not None:
             simulation.cancel()
             await asyncio.gather(simulation, return_exceptions=True)
+        for task in list(rereads):
+            task.cancel()
+        await asyncio.gather(*rereads, return_exceptions=True)
         if runtime is not None:
             try:
                 await asyncio.wait_for(runtime.stop(), SHUTDOWN_SECONDS - 2)

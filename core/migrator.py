@@ -24,12 +24,14 @@ from aerich.models import Aerich
 from tortoise import Tortoise, connections
 from tortoise.exceptions import OperationalError
 
+from core import offline_postgres
 from core.db import CORE_APP, ensure_sqlite_dir, retrying, tortoise_config
 from core.errors import DatabaseError
 
 log = structlog.get_logger("omo.migrations")
 Progress = Callable[[str], None]
 
+#: Where each dialect's migration SQL is generated: nowhere real (PostgreSQL's needs no server, nor asyncpg).
 _DIALECT_URLS = {"sqlite": "sqlite://:memory:", "postgres": "postgres://omo@127.0.0.1:1/omo"}
 
 MERGED_TEMPLATE = '''"""{title}
@@ -172,6 +174,8 @@ async def _generate(dialect: str, app: str, module: str, existing: Path, name: s
         if (existing / app).is_dir():
             shutil.copytree(existing / app, work / app)
         config = tortoise_config(_DIALECT_URLS[dialect], {} if app == CORE_APP else {app: module})
+        if dialect == "postgres":
+            config["connections"]["default"] = offline_postgres.CONNECTION
         if app != CORE_APP:  # the schema of one app only: all apps share the connection
             config["apps"] = {app: config["apps"][app]}
         command = Command(config, app=app, location=str(work))

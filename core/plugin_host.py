@@ -278,6 +278,8 @@ class PluginHost:
                 self.records[name] = PluginRecord(name, module, source)
             elif record.state in (PluginState.DISCOVERED, PluginState.FAILED, PluginState.DISABLED):
                 record.module_name, record.source = module, source
+        for name in [n for n, r in self.records.items() if r.source == "plugins.toml" and not r.module_name]:
+            del self.records[name]  # an unknown name from an earlier version of the file
         for name in plugins_file.enabled_plugins():
             if name not in found:
                 self.records[name] = PluginRecord(

@@ -3,19 +3,25 @@
 :func:`load_plugins_file` validates the whole file and raises :class:`ConfigError`
 naming the file, the line and the reason. :func:`set_plugin_enabled` edits the
 file in place with tomlkit so the operator's comments survive.
+:class:`PluginsFileWatcher` applies each change of the file while the bot runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import structlog
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import ConfigError
+
+log = structlog.get_logger("omo.plugins_file")
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
@@ -167,3 +173,53 @@ def set_plugin_enabled(path: Path, plugin: str, enabled: bool) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(new_text, encoding="utf-8")
     tmp.replace(path)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file is written or replaced (None while it is missing or unreadable)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+class PluginsFileWatcher:
+    """Poll plugins.toml and call ``apply`` once per change of the file.
+
+    ``apply`` reports a bad file itself (once, since it runs once per change); any error it raises is
+    logged and the watcher goes on, so the next change of the file is still applied. A missing file is
+    left alone (the last good one stays in force) until it comes back.
+    """
+
+    def __init__(self, path: Path, interval: float, apply: Callable[[], Awaitable[object]]) -> None:
+        self.path = path
+        self.interval = interval
+        self.apply = apply
+        #: How many times the file was looked at (tests wait on it instead of sleeping).
+        self.polls = 0
+        self._seen = _signature(path)
+
+    async def run(self) -> None:
+        """Watch until cancelled."""
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.poll()
+
+    async def poll(self) -> None:
+        """Look at the file once; apply it when it changed since the last look."""
+        self.polls += 1
+        now = _signature(self.path)
+        if now is None or now == self._seen:
+            return
+        self._seen = now
+        await self.reread()
+
+    async def reread(self) -> None:
+        """Apply the file now, changed or not (SIGHUP); an error is logged, never raised."""
+        try:
+            await self.apply()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("applying plugins.toml failed; the watcher goes on", path=str(self.path))

@@ -33,7 +33,7 @@ from core.errors import ConfigError, DatabaseError
 from core.gate import Gate
 from core.migrator import missing_migrations, pending, upgrade_all
 from core.plugin_host import PluginHost, PluginState
-from core.plugins_file import PluginsFile, load_plugins_file
+from core.plugins_file import PluginsFile, PluginsFileWatcher, load_plugins_file
 from core.scheduler import Scheduler
 from core.settings import DefaultSettings, SettingsService
 
@@ -91,7 +91,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[Any]] = []
         self._web_shutdown = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
-        self._file_mtime: float | None = None
+        self.plugins_file_watcher: PluginsFileWatcher | None = None
         self.db_ok = False
 
     # ---------------------------------------------------------------- helpers
@@ -152,15 +152,14 @@ class Runtime:
     # ------------------------------------------------------------------ start
     def read_plugins_file(self) -> PluginsFile:
         """Load plugins.toml (raises :class:`ConfigError`)."""
-        pf = load_plugins_file(self.plugins_file_path)
-        with contextlib.suppress(OSError):
-            self._file_mtime = self.plugins_file_path.stat().st_mtime
-        return pf
+        return load_plugins_file(self.plugins_file_path)
 
     async def start(self) -> None:
         """Bring the whole process up; raises ConfigError / DatabaseError with what to do."""
         opts = self.options
         self.plugins_file = self.read_plugins_file()
+        watcher = PluginsFileWatcher(self.plugins_file_path, opts.watch_interval, self.apply_plugins_file)
+        self.plugins_file_watcher = watcher
         self.host.discover(self.plugins_file)
         order = self.host.load_enabled(self.plugins_file.enabled_plugins())
         models = self.host.models()
@@ -197,7 +196,7 @@ class Runtime:
         self.host.pm.hook.omo_runtime_started.call_historic(kwargs={"runtime": self})
         if opts.connect_gateway:
             self._tasks.append(asyncio.get_running_loop().create_task(self._run_gateway(), name="omo:gateway"))
-        self._tasks.append(asyncio.get_running_loop().create_task(self._watch_plugins_file(), name="omo:watch"))
+        self._tasks.append(asyncio.get_running_loop().create_task(watcher.run(), name="omo:watch"))
         if opts.control_socket:
             from core.control import serve_control
 
@@ -318,16 +317,6 @@ class Runtime:
         )
 
     # ------------------------------------------------------- plugins.toml live
-    async def _watch_plugins_file(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.watch_interval)
-            try:
-                mtime = self.plugins_file_path.stat().st_mtime
-            except OSError:
-                continue
-            if mtime != self._file_mtime:
-                await self.apply_plugins_file()
-
     async def apply_plugins_file(self) -> bool:
         """Re-read plugins.toml and apply it; a bad file is rejected and the last good one stays."""
         try:
@@ -344,10 +333,13 @@ class Runtime:
                 record.loaded.context.defaults = self.host.defaults_of(name)
         self.bot.command_prefix = command_prefix(new.bot.prefix, self.bot.intents)
         wanted, running = set(new.enabled_plugins()), set(self.host.enabled_names())
+        unknown = [n for n in new.enabled_plugins() if not self.host.records[n].module_name]
+        if unknown:
+            log.warning("plugins.toml names unknown plugins", plugins=unknown)
         for name in [n for n in old.enabled_plugins() if n in running and n not in wanted][::-1]:
             await self.host.disable(name)
         for name in new.enabled_plugins():
-            if name not in running:
+            if name not in running and name not in unknown:
                 await self.host.enable(name)
         log.info("plugins.toml applied", enabled=self.host.enabled_names())
         return True

@@ -133,3 +133,35 @@ async def test_demo_run_again_registers_commands_and_stops_cleanly_on_ctrl_c(omo
     assert "2, quiet (no simulated chatter)" in seen
     assert out.decode().splitlines()[-2:] == ["stopping…", "stopped"]
     assert "Traceback" not in err.decode()
+
+
+async def test_demo_rereads_plugins_toml_on_sighup_and_leaves_no_control_socket(omo: Omo) -> None:
+    omo.write_plugins(ECHO_TOML)
+    proc = await omo.start("demo", "--port", str(free_port()), "--members", "0", "--quiet")
+    assert proc.stdout is not None
+    socket_path = omo.data_dir / "demo" / "control.sock"
+    seen = ""
+    try:
+        while "Ctrl-C to stop." not in seen:
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert raw, "omo demo ended before its banner:\n" + seen
+            seen += raw.decode()
+        assert socket_path.is_socket()
+
+        proc.send_signal(signal.SIGHUP)
+        raw = b"\n"
+        while raw == b"\n":  # the banner's last, empty line
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert raw.decode() == f"SIGHUP: {omo.plugins_file} re-read and applied\n"
+        assert proc.returncode is None
+
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert out.decode().splitlines()[-1] == "stopped"
+    assert not socket_path.exists()

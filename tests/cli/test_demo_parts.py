@@ -17,12 +17,15 @@ from core.demo import (
     demo_database_url,
     demo_plugins_file,
     describe_database,
+    omo_command,
+    setup_plugins,
 )
 from core.environment import Environment
 from core.plugin_host import discover
 from core.testing.emulator import Emulator
 from core.testing.emulator import permissions as perms
 from core.testing.pytest_plugin import eventually
+from tests.sample_plugins import allhooks
 
 
 @pytest.fixture
@@ -122,3 +125,34 @@ async def test_simulated_members_chat_and_run_every_command_without_failing(emul
 def test_demo_banner_never_shows_database_credentials() -> None:
     assert describe_database("postgres://omo:s3cret@db.example:6543/omo") == "postgres (db.example:6543/omo)"
     assert describe_database("sqlite:///srv/omo/demo.sqlite3") == "sqlite (/srv/omo/demo.sqlite3)"
+
+
+@pytest.mark.parametrize(
+    "omo_plugins",
+    [
+        {
+            "demofail": {"module": "tests.sample_plugins.demofail"},
+            "allhooks": {"module": "tests.sample_plugins.allhooks"},
+        }
+    ],
+)
+async def test_a_failing_demo_setup_is_reported_and_the_other_plugins_are_set_up(
+    emulator: Emulator, runtime: Any
+) -> None:
+    world = build_world(emulator, members=2)
+
+    failed = await setup_plugins(runtime, world)
+
+    assert failed == ["demofail"]
+    assert ("omo_demo_setup", world.guild.id) in allhooks.CALLS
+    assert world.emulator is emulator
+
+
+def test_reload_hint_names_the_omo_beside_this_python(monkeypatch: Any, tmp_path: Path) -> None:
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "omo").write_text("#!/bin/sh\n")
+    monkeypatch.setattr("sys.executable", str(bin_dir / "python"))
+    monkeypatch.chdir(tmp_path)
+
+    assert omo_command() == ".venv/bin/omo"

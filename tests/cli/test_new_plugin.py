@@ -111,3 +111,26 @@ def test_import_path_follows_the_packages_around_the_target(tmp_path: Path) -> N
     assert import_path(REPO / "plugins", "greeter") == "plugins.greeter"
     assert import_path(tmp_path / "acme" / "bots", "greeter") == "acme.bots.greeter"
     assert import_path(tmp_path, "greeter") == "greeter"
+
+
+async def test_new_plugin_works_without_asyncpg_and_prints_relative_paths(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow" / "asyncpg"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ModuleNotFoundError("No module named \'asyncpg\'", name="asyncpg")\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OMO_", "DISCORD_"))},
+        "PYTHONPATH": os.pathsep.join([str(shadow.parent), str(REPO)]),
+        "OMO_LOG_FORMAT": "json",
+    }
+
+    code, out = await _run(sys.executable, "-m", "core.cli", "new-plugin", "greeter", cwd=work, env=env)
+
+    assert code == 0, out
+    assert "Traceback" not in out
+    created = [line.removeprefix("created ") for line in out.splitlines() if line.startswith("created ")]
+    assert created and all(not Path(path).is_absolute() for path in created), created
+    assert any("migrations/greeter/0_" in path for path in created)
+    migration = next((work / "plugins" / "greeter" / "migrations" / "greeter").glob("0_*_init.py")).read_text()
+    assert "BIGSERIAL" in migration and "AUTOINCREMENT" in migration  # PostgreSQL and SQLite SQL

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core import hookspecs
+from core.demo import build_world, setup_plugins
 from core.plugin_host import call_plugin_hook
 from tests.sample_plugins import allhooks
 
@@ -37,8 +38,13 @@ def omo_plugins() -> dict[str, dict[str, Any]]:
     return {"allhooks": {"module": "tests.sample_plugins.allhooks"}}
 
 
-async def test_every_hook_is_called_by_the_runtime(runtime: Any, guild: Any) -> None:
+async def test_every_hook_is_called_by_the_runtime(runtime: Any, guild: Any, emulator: Any) -> None:
     loaded = runtime.host.loaded("allhooks")
+    world = build_world(emulator, members=1)
+    failed = await setup_plugins(runtime, world)
+    total = await loaded.context.call_hook(
+        "omo_award_points", guild_id=guild.id, user_id=5, points=3, reason="test", source="allhooks", key="k1"
+    )
     nav = await call_plugin_hook(loaded.module, "omo_nav_items", plugin=loaded.context, guild_id=guild.id)
     status = await call_plugin_hook(loaded.module, "omo_guild_status", plugin=loaded.context, guild_id=guild.id)
     answered = await runtime.settings.get(42, "allhooks")
@@ -52,3 +58,5 @@ async def test_every_hook_is_called_by_the_runtime(runtime: Any, guild: Any) -> 
     assert answered.level == 9 and fallback.level == 3  # firstresult answer, then core's trylast fallback
     assert ("omo_plugin_toggled", (guild.id, "allhooks", False, 5)) in allhooks.CALLS
     assert ("omo_runtime_started", runtime) in allhooks.CALLS
+    assert failed == [] and ("omo_demo_setup", world.guild.id) in allhooks.CALLS
+    assert total == 3 and ("omo_award_points", (guild.id, 5, 3, "k1")) in allhooks.CALLS

@@ -65,7 +65,7 @@ async def test_help_lists_only_commands_of_plugins_enabled_in_the_guild(
 
     assert "/echo" in before.embeds[0]["description"]
     assert "/echo" not in after.embeds[0]["description"]
-    assert "/plugins list" in after.embeds[0]["description"]
+    assert "/help" in after.embeds[0]["description"]
 
 
 async def test_plugins_reload_command_is_for_operators_only(
@@ -343,3 +343,20 @@ async def test_stop_lets_a_running_app_command_answer(
     await asyncio.wait_for(runtime.stop(), 10)
 
     assert (await answer).content == "done slowly"
+
+
+async def test_readiness_can_be_awaited_before_the_bot_has_logged_in(emulator: Emulator, runtime_factory: Any) -> None:
+    # discord.py's wait_until_ready raises until login has run; since Python 3.12 asyncio.wait_for runs its
+    # awaitable at once, so a readiness wait started beside the gateway task used to fail before login
+    runtime = await runtime_factory({}, connect=False)
+    waiting = asyncio.ensure_future(runtime.bot.wait_ready_or_timeout(15))
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "the readiness wait ended before the bot had logged in"
+
+    gateway = asyncio.create_task(runtime.bot.start(emulator.bot_token))
+    try:
+        assert await waiting is True
+        assert runtime.bot.is_ready()
+    finally:
+        await runtime.bot.close()
+        await asyncio.wait_for(gateway, 5)

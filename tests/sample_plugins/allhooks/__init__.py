@@ -77,3 +77,14 @@ def omo_plugin_toggled(guild_id: int, plugin: str, enabled: bool, actor_id: int 
 @hookimpl
 def omo_runtime_started(runtime: Any) -> None:
     CALLS.append(("omo_runtime_started", runtime))
+
+
+@hookimpl
+def omo_award_points(guild_id: int, user_id: int, points: int, reason: str, source: str, key: str | None) -> int:
+    CALLS.append(("omo_award_points", (guild_id, user_id, points, key)))
+    return points
+
+
+@hookimpl
+async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
+    CALLS.append(("omo_demo_setup", demo.guild.id))
