@@ -94,6 +94,10 @@ class Scheduler:
             if not task.done()
         ]
 
+    def leases_held(self) -> list[tuple[str, str]]:
+        """``(plugin, name)`` of the exclusive jobs this process runs now (holding their lease)."""
+        return sorted(key for key, guards in self._guards.items() if guards & self._holding)
+
     def holds_lease(self, plugin: str, name: str) -> bool:
         """Whether this process holds the lease of exclusive job ``name`` of ``plugin`` right now."""
         return any(task in self._holding for task in self._guards.get((plugin, name), ()))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from core import job_store
@@ -239,6 +240,11 @@ async def test_exclusive_job_is_a_plain_job_without_postgres(
     assert not runtime.scheduler.holds_lease("clockwork", "poll")
 
 
+async def _metrics(runtime: Any) -> str:
+    async with httpx.AsyncClient(base_url=runtime.web_url) as http:
+        return (await http.get("/metrics")).text
+
+
 def holders(job: str) -> set[str]:
     return {holder for _job, _guild, _when, holder in state.runs(job)}
 
@@ -258,6 +264,7 @@ async def test_exclusive_job_runs_in_one_process_and_another_takes_over_when_the
         await asleep(clock, 5)
     while_first_lives = holders("poll") | holders("watch")
     polls_while_first_lives = len(ran("poll"))
+    metrics = [await _metrics(runtime) for runtime in (first, second)]
     lease = await JobLease.get(name="clockwork:poll")
 
     # the holder dies: its tasks stop without giving the leases up (what a killed process leaves behind)
@@ -274,6 +281,8 @@ async def test_exclusive_job_runs_in_one_process_and_another_takes_over_when_the
     await eventually(lambda: second.scheduler.holder in holders("poll") | holders("watch"), what="its runs")
 
     assert while_first_lives == {first.scheduler.holder}
+    assert 'omo_job_lease_held{job="poll",plugin="clockwork"} 1.0' in metrics[0]
+    assert "omo_job_lease_held{" not in metrics[1]
     assert lease.holder == first.scheduler.holder
     assert polls_while_first_lives == 3  # at 0, 60 and 120 s, all by the holder: the other never ran it
     assert holders("watch") == {first.scheduler.holder, second.scheduler.holder}
