@@ -53,6 +53,14 @@ async def at(clock: ManualClock, when: datetime, jobs: int) -> None:
     await asleep(clock, jobs)
 
 
+async def running(runtime_factory: Any, job: str) -> Any:
+    """A runtime with clockwork's ``job``, once it has run."""
+    state.JOBS.add(job)
+    runtime = await runtime_factory(CLOCKWORK)
+    await eventually(lambda: ran(job), what=f"the first run of {job}")
+    return runtime
+
+
 def ran(job: str) -> list[tuple[int | None, datetime]]:
     return [(guild, when) for _job, guild, when, _holder in state.runs(job)]
 
@@ -230,10 +238,8 @@ async def test_exclusive_job_is_a_plain_job_without_postgres(
 ) -> None:
     if runtime_factory.database_url.startswith("postgres"):
         pytest.skip("SQLite only: on PostgreSQL exclusive jobs take a lease")
-    state.JOBS.add("poll")  # every 60 s, exclusive
-    runtime = await runtime_factory(CLOCKWORK)
+    runtime = await running(runtime_factory, "poll")  # every 60 s, exclusive
 
-    await eventually(lambda: len(ran("poll")) == 1, what="the first poll")
     await at(clock, clock.now() + timedelta(seconds=60), 1)
 
     assert len(ran("poll")) == 2
@@ -293,9 +299,7 @@ async def test_exclusive_job_runs_in_one_process_and_another_takes_over_when_the
 async def test_a_stopping_holder_gives_its_lease_up_and_the_other_takes_over_without_waiting_for_expiry(
     guild: Guild, clock: ManualClock, runtime_factory: Any
 ) -> None:
-    state.JOBS.add("poll")
-    first = await runtime_factory(CLOCKWORK)
-    await eventually(lambda: len(ran("poll")) == 1, what="the first poll")
+    first = await running(runtime_factory, "poll")
     second = await runtime_factory(CLOCKWORK)
     await asleep(clock, 3)
 
@@ -326,9 +330,7 @@ async def test_lease_is_taken_by_exactly_one_of_many_contenders(runtime_factory:
 async def test_a_holder_that_finds_its_lease_taken_stops_the_job_at_its_next_renewal(
     guild: Guild, clock: ManualClock, runtime_factory: Any
 ) -> None:
-    state.JOBS.add("watch")  # run_forever, exclusive
-    runtime = await runtime_factory(CLOCKWORK)
-    await eventually(lambda: runtime.scheduler.holds_lease("clockwork", "watch"), what="the lease")
+    runtime = await running(runtime_factory, "watch")  # run_forever, exclusive
     await asleep(clock, 1)
 
     # another process took the lease (say an operator deleted the row and a standby grabbed it)
@@ -358,9 +360,7 @@ def test_lease_seconds_come_from_the_environment() -> None:
 async def test_reload_keeps_the_lease_in_this_process_and_disable_gives_it_up(
     guild: Guild, clock: ManualClock, runtime_factory: Any
 ) -> None:
-    state.JOBS.add("watch")
-    runtime = await runtime_factory(CLOCKWORK)
-    await eventually(lambda: runtime.scheduler.holds_lease("clockwork", "watch"), what="the lease")
+    runtime = await running(runtime_factory, "watch")
 
     await runtime.host.reload("clockwork")
     await eventually(lambda: len(ran("watch")) == 2, what="the new version's job running")
