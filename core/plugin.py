@@ -195,12 +195,26 @@ class PluginContext:
         try:
             return zone_named(name) if isinstance(name, str) and name else UTC
         except ValueError:
-            self.log.warning("unknown time zone in settings, using UTC", guild_id=guild_id, timezone=name)
+            if _first_warning(guild_id, name):
+                self.log.warning("unknown time zone in settings, using UTC", guild_id=guild_id, timezone=str(name)[:64])
             return UTC
 
 
 async def _fixed_zone(zone: tzinfo) -> tzinfo:
     return zone
+
+
+_warned_zones: dict[int, object] = {}
+
+
+def _first_warning(guild_id: int, name: object) -> bool:
+    """Whether an unknown zone name of a guild is new (warned once, not on every pass of every job)."""
+    if _warned_zones.get(guild_id) == name:
+        return False
+    if len(_warned_zones) > 10_000:
+        _warned_zones.clear()
+    _warned_zones[guild_id] = name
+    return True
 
 
 def is_guild_admin(interaction: discord.Interaction) -> bool:

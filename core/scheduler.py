@@ -38,6 +38,8 @@ CALENDAR_RECHECK_SECONDS = 60.0
 #: Scope of a calendar job that does not run per guild, in its stored last run.
 NO_GUILD = 0
 MAX_JOB_NAME = 100
+MAX_CRON = 100
+MAX_ZONE_NAME = 64
 
 
 @dataclass
@@ -76,7 +78,7 @@ class Scheduler:
         #: Live lease keepers per exclusive job (two during a reload), and those holding the lease now.
         self._guards: dict[tuple[str, str], set[asyncio.Task[None]]] = {}
         self._holding: set[asyncio.Task[None]] = set()
-        self._last_fires: dict[tuple[str, str, int], datetime] = {}
+        self._marks: dict[tuple[str, str, int], job_store.Mark] = {}
         self._accepting = True
         self._busy: set[asyncio.Task[Any]] = set()
         self._bodies: dict[asyncio.Task[Any], asyncio.Task[None]] = {}
@@ -268,8 +270,8 @@ class Scheduler:
         """Run ``job`` at the times of the cron ``expression`` in the time zone ``zone(guild_id)`` gives (``zone(0)``
         for a job that is not per guild). Each fire is claimed in the database, so it runs once across processes;
         a schedule seen for the first time starts from now; after downtime that missed fires, it runs once."""
-        if not croniter.is_valid(expression):
-            raise ValueError(f"not a valid cron expression: {expression!r}")
+        if len(expression) > MAX_CRON or not croniter.is_valid(expression):
+            raise ValueError(f"not a valid cron expression (at most {MAX_CRON} characters): {expression[:MAX_CRON]!r}")
         spec = self._spec(
             plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
         )
@@ -287,7 +289,8 @@ class Scheduler:
                         place = await zone(guild_id)
                         previous, following = fire_times(expression, now, place)
                         wake = min(wake, following)
-                        if await self._claim(spec, guild_id, previous, now):
+                        mark = job_store.Mark(f"{expression}@{place}", previous)
+                        if await self._claim(spec, guild_id, mark, now):
                             due.append(guild_id)
                     except asyncio.CancelledError:
                         raise
@@ -299,19 +302,25 @@ class Scheduler:
 
         self._add(spec, loop())
 
-    async def _claim(self, spec: JobSpec, guild_id: int, fire: datetime, now: datetime) -> bool:
-        """Whether this process runs ``spec`` for ``fire`` in ``guild_id`` (first sight records a baseline)."""
+    async def _claim(self, spec: JobSpec, guild_id: int, mark: job_store.Mark, now: datetime) -> bool:
+        """Whether this process runs ``spec`` in ``guild_id`` for the fire of ``mark`` (a schedule seen for the first
+        time, or changed, records a baseline instead)."""
         key = (spec.plugin, spec.name, guild_id)
-        known = self._last_fires.get(key)
+        known = self._marks.get(key)
         if known is None:
-            known = await job_store.last_fire(spec.plugin, spec.name, guild_id)
+            known = await job_store.last_mark(spec.plugin, spec.name, guild_id)
             if known is None:
-                known = await job_store.start_schedule(spec.plugin, spec.name, guild_id, fire, now)
-            self._last_fires[key] = known
-        if known >= fire:
+                known = await job_store.start_schedule(spec.plugin, spec.name, guild_id, mark, now)
+            self._marks[key] = known
+        if known.schedule != mark.schedule:
+            await job_store.restart_schedule(spec.plugin, spec.name, guild_id, mark)
+            self._marks[key] = mark
+            log.info("schedule changed", plugin=spec.plugin, job=spec.name, guild_id=guild_id, schedule=mark.schedule)
             return False
-        claimed = await job_store.claim_fire(spec.plugin, spec.name, guild_id, fire, now)
-        self._last_fires[key] = fire  # ours or another process's: either way this fire is done
+        if known.last_fire >= mark.last_fire:
+            return False
+        claimed = await job_store.claim_fire(spec.plugin, spec.name, guild_id, mark, now)
+        self._marks[key] = mark  # ours or another process's: either way this fire is done
         return claimed
 
     # ------------------------------------------------------------------ leases
@@ -485,6 +494,8 @@ def daily_expression(at: str) -> str:
 
 def zone_named(name: str) -> tzinfo:
     """The IANA time zone ``name`` (``Europe/Paris``); ValueError if there is none of that name."""
+    if not 0 < len(name) <= MAX_ZONE_NAME:
+        raise ValueError(f"unknown time zone {name[:MAX_ZONE_NAME]!r}: use an IANA name such as 'Europe/Paris'")
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError

@@ -152,6 +152,25 @@ async def test_unknown_time_zone_in_settings_falls_back_to_utc(
     assert ran("digest") == [(guild.id, datetime(2026, 1, 6, 9, 0, tzinfo=UTC))]
 
 
+async def test_a_changed_time_zone_starts_from_its_next_fire_instead_of_running_at_once(
+    guild: Guild, clock: ManualClock, runtime_factory: Any
+) -> None:
+    state.JOBS.add("digest")
+    await runtime_factory(CLOCKWORK)
+    await at(clock, datetime(2026, 1, 5, 20, 0, tzinfo=UTC), 1)  # 09:00 UTC has passed: done for today
+
+    state.ZONES[guild.id] = "America/New_York"  # where 09:00 (14:00 UTC) has passed too, but never ran
+    await at(clock, datetime(2026, 1, 5, 20, 1, tzinfo=UTC), 1)
+    await at(clock, datetime(2026, 1, 6, 13, 59, tzinfo=UTC), 1)
+    before_nine_in_new_york = ran("digest")
+    await at(clock, datetime(2026, 1, 6, 14, 0, tzinfo=UTC), 1)
+
+    assert before_nine_in_new_york == []
+    assert ran("digest") == [(guild.id, datetime(2026, 1, 6, 14, 0, tzinfo=UTC))]
+    stored = await JobRun.get(plugin="clockwork", job="digest", guild_id=guild.id)
+    assert stored.schedule == "0 9 * * *@America/New_York"
+
+
 @pytest.mark.parametrize(
     ("kind", "args", "message"),
     [
@@ -162,6 +181,10 @@ async def test_unknown_time_zone_in_settings_falls_back_to_utc(
         ("daily", {"at": "09:00", "tz": "../../etc/passwd"}, "unknown time zone"),
         ("cron", {"expression": "every day"}, "cron expression"),
         ("cron", {"expression": "61 * * * *"}, "cron expression"),
+        ("cron", {"expression": "*/5 * * * *" + " " * 200}, "cron expression"),
+        ("daily", {"at": "09:00", "tz": "Europe/" + "x" * 10_000}, "unknown time zone"),
+        ("daily", {"at": "09:00", "tz": "UTC\x00"}, "unknown time zone"),
+        ("daily", {"at": "09:00", "tz": ""}, "unknown time zone"),
     ],
 )
 async def test_bad_schedules_are_refused_with_the_reason(
