@@ -72,6 +72,15 @@ async def last_mark(plugin: str, job: str, guild_id: int) -> Mark | None:
     return Mark(row.schedule, row.last_fire) if row is not None else None
 
 
+async def marks_of(plugin: str, job: str) -> dict[int, Mark]:
+    """Every stored mark of ``job``, by guild (one query, for a job starting up)."""
+    rows = await retrying(
+        lambda: JobRun.filter(plugin=plugin, job=job).values_list("guild_id", "schedule", "last_fire"),
+        what="reading a job's last runs",
+    )
+    return {int(guild_id): Mark(str(schedule), last_fire) for guild_id, schedule, last_fire in rows}
+
+
 async def start_schedule(plugin: str, job: str, guild_id: int, mark: Mark, now: datetime) -> Mark:
     """Record ``mark`` as the baseline of a schedule seen for the first time (nothing runs for its fire); the
     stored mark (another process may have recorded one first)."""

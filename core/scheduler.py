@@ -40,6 +40,8 @@ NO_GUILD = 0
 MAX_JOB_NAME = 100
 MAX_CRON = 100
 MAX_ZONE_NAME = 64
+#: How long giving a lease up may take (a database I/O bound, not schedule time).
+RELEASE_SECONDS = 2.0
 
 
 @dataclass
@@ -279,6 +281,7 @@ class Scheduler:
         async def loop() -> None:
             if spec.ready is not None:
                 await spec.ready()
+            await self._load_marks(spec)
             while True:
                 now = self.clock.now()
                 targets = self._guild_targets(spec)
@@ -301,6 +304,16 @@ class Scheduler:
                 await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.0))
 
         self._add(spec, loop())
+
+    async def _load_marks(self, spec: JobSpec) -> None:
+        """Read the stored marks of every guild of ``spec`` at once (else one query per guild on the first pass)."""
+        try:
+            marks = await job_store.marks_of(spec.plugin, spec.name)
+        except Exception:
+            log.exception("reading a job's last runs failed", plugin=spec.plugin, job=spec.name)
+            return
+        for guild_id, mark in marks.items():
+            self._marks[(spec.plugin, spec.name, guild_id)] = mark
 
     async def _claim(self, spec: JobSpec, guild_id: int, mark: job_store.Mark, now: datetime) -> bool:
         """Whether this process runs ``spec`` in ``guild_id`` for the fire of ``mark`` (a schedule seen for the first
@@ -418,8 +431,8 @@ class Scheduler:
             if any(not task.done() for task in self._guards.get((plugin, name), ())):
                 continue
             self._guards.pop((plugin, name), None)
-            try:
-                await job_store.release_lease(f"{plugin}:{name}", self.holder)
+            try:  # bounded: a database that is down must not hold a shutdown up
+                await asyncio.wait_for(job_store.release_lease(f"{plugin}:{name}", self.holder), RELEASE_SECONDS)
             except Exception:
                 log.warning("releasing a job lease failed", plugin=plugin, job=name, exc_info=True)
 
