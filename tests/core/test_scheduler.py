@@ -171,6 +171,29 @@ async def test_a_changed_time_zone_starts_from_its_next_fire_instead_of_running_
     assert stored.schedule == "0 9 * * *@America/New_York"
 
 
+async def test_a_job_registered_again_with_another_schedule_waits_for_its_next_fire(
+    guild: Guild, clock: ManualClock, runtime_factory: Any
+) -> None:
+    runtime = await runtime_factory(CLOCKWORK)
+    plugin = context(runtime)
+    posts: list[datetime] = []
+
+    async def post() -> None:
+        posts.append(clock.now())
+
+    plugin.cron("0 12 * * *", post, name="post-1", tz="UTC")  # a scheduled post, at noon
+    await at(clock, datetime(2026, 1, 5, 20, 0, tzinfo=UTC), 1)
+    assert await plugin.cancel_job("post-1")
+    assert not await plugin.cancel_job("post-1")
+    plugin.cron("0 18 * * *", post, name="post-1", tz="UTC")  # moved to 18:00, which has passed today
+    await at(clock, datetime(2026, 1, 6, 17, 59, tzinfo=UTC), 1)
+    before_six = list(posts)
+    await at(clock, datetime(2026, 1, 6, 18, 0, tzinfo=UTC), 1)
+
+    assert before_six == []
+    assert posts == [datetime(2026, 1, 6, 18, 0, tzinfo=UTC)]
+
+
 @pytest.mark.parametrize(
     ("kind", "args", "message"),
     [
