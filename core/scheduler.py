@@ -106,37 +106,37 @@ class Scheduler:
         """Whether this process holds the lease of exclusive job ``name`` of ``plugin`` right now."""
         return any(task in self._holding for task in self._guards.get((plugin, name), ()))
 
-    def _add(self, spec: JobSpec, coro: Coroutine[Any, Any, None]) -> None:
-        if not self._accepting:
-            coro.close()
-            raise RuntimeError("the scheduler is shutting down")
-        if not spec.name or len(spec.name) > MAX_JOB_NAME or not spec.name.isprintable():
-            coro.close()
-            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} printable characters")
-        if spec.concurrency < 1:
-            coro.close()
+    def _spec(
+        self,
+        plugin: str,
+        name: str,
+        job: Job,
+        *,
+        per_guild: bool = False,
+        guilds: GuildSource | None = None,
+        concurrency: int | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> JobSpec:
+        """A checked job description (ValueError says what is wrong)."""
+        if not name or len(name) > MAX_JOB_NAME or not name.isprintable():
+            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} printable characters, not {name[:MAX_JOB_NAME]!r}")
+        limit = self.guild_concurrency if concurrency is None else concurrency
+        if limit < 1:
             raise ValueError("concurrency must be at least 1")
-        if spec.per_guild and spec.guilds is None:
-            coro.close()
+        if per_guild and guilds is None:
             raise ValueError("per_guild jobs need a guild source")
+        return JobSpec(plugin, name, job, per_guild, guilds, limit, ready if per_guild else None)
+
+    def _add(self, spec: JobSpec, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start the task ``make()`` for ``spec`` (refused while shutting down or when the name is taken)."""
+        if not self._accepting:
+            raise RuntimeError("the scheduler is shutting down")
         jobs = self._tasks.setdefault(spec.plugin, {})
         if spec.name in jobs and not jobs[spec.name].done():
-            coro.close()
             raise ValueError(f"plugin {spec.plugin!r} already has a job named {spec.name!r}")
-        task = asyncio.get_running_loop().create_task(coro, name=f"omo:{spec.plugin}:{spec.name}")
+        task = asyncio.get_running_loop().create_task(make(), name=f"omo:{spec.plugin}:{spec.name}")
         jobs[spec.name] = task
         self._specs[task] = spec
-
-    def _spec(self, plugin: str, name: str, **kw: Any) -> JobSpec:
-        return JobSpec(
-            plugin,
-            name,
-            kw["job"],
-            kw.get("per_guild", False),
-            kw.get("guilds"),
-            kw.get("concurrency") or self.guild_concurrency,
-            kw.get("ready") if kw.get("per_guild") else None,
-        )
 
     # ------------------------------------------------------------------ running
     async def _run_once(self, spec: JobSpec, *args: Any) -> BaseException | None:
@@ -225,9 +225,7 @@ class Scheduler:
         (PostgreSQL)."""
         if seconds <= 0:
             raise ValueError("interval must be positive")
-        spec = self._spec(
-            plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
-        )
+        spec = self._spec(plugin, name, job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready)
 
         async def loop() -> None:
             if spec.ready is not None:
@@ -238,14 +236,14 @@ class Scheduler:
                 await self._tick(spec, self._guild_targets(spec))
                 await self.clock.sleep(seconds)
 
-        self._add(spec, self._exclusive(spec, loop) if exclusive else loop())
+        self._add(spec, (lambda: self._exclusive(spec, loop)) if exclusive else loop)
 
     def run_forever(
         self, plugin: str, name: str, job: Callable[[], Awaitable[None]], *, exclusive: bool = False
     ) -> None:
         """Run ``job`` until cancelled; if it returns or raises it is restarted with backoff. With ``exclusive`` it
         runs only in the process holding the job's lease (PostgreSQL), and is cancelled if that lease is lost."""
-        spec = self._spec(plugin, name, job=job)
+        spec = self._spec(plugin, name, job)
 
         async def loop() -> None:
             delay = 1.0
@@ -254,7 +252,7 @@ class Scheduler:
                 await self.clock.sleep(delay)
                 delay = min(delay * 2, 300.0)
 
-        self._add(spec, self._exclusive(spec, loop) if exclusive else loop())
+        self._add(spec, (lambda: self._exclusive(spec, loop)) if exclusive else loop)
 
     def cron(
         self,
@@ -274,9 +272,7 @@ class Scheduler:
         a schedule seen for the first time starts from now; after downtime that missed fires, it runs once."""
         if len(expression) > MAX_CRON or not croniter.is_valid(expression):
             raise ValueError(f"not a valid cron expression (at most {MAX_CRON} characters): {expression[:MAX_CRON]!r}")
-        spec = self._spec(
-            plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
-        )
+        spec = self._spec(plugin, name, job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready)
 
         async def loop() -> None:
             if spec.ready is not None:
@@ -303,7 +299,7 @@ class Scheduler:
                     await self._tick(spec, due if targets is not None else None)
                 await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.0))
 
-        self._add(spec, loop())
+        self._add(spec, loop)
 
     async def _load_marks(self, spec: JobSpec) -> None:
         """Read the stored marks of every guild of ``spec`` at once (else one query per guild on the first pass)."""

@@ -208,6 +208,10 @@ async def test_a_job_registered_again_with_another_schedule_waits_for_its_next_f
         ("daily", {"at": "09:00", "tz": "Europe/" + "x" * 10_000}, "unknown time zone"),
         ("daily", {"at": "09:00", "tz": "UTC\x00"}, "unknown time zone"),
         ("daily", {"at": "09:00", "tz": ""}, "unknown time zone"),
+        ("every", {"seconds": 0}, "interval must be positive"),
+        ("every", {"seconds": 60, "per_guild": True, "concurrency": 0}, "concurrency must be at least 1"),
+        ("every", {"seconds": 60, "name": "x" * 101}, "job name"),
+        ("cron", {"expression": "* * * * *", "name": "post\n1"}, "job name"),
     ],
 )
 async def test_bad_schedules_are_refused_with_the_reason(
