@@ -17,7 +17,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -488,7 +488,7 @@ def fire_times(expression: str, now: datetime, zone: tzinfo) -> tuple[datetime, 
     following: datetime = itr.get_next(datetime)
     itr = croniter(expression, local + timedelta(microseconds=1))
     previous: datetime = itr.get_prev(datetime)
-    return previous.astimezone(ZoneInfo("UTC")), following.astimezone(ZoneInfo("UTC"))
+    return previous.astimezone(UTC), following.astimezone(UTC)
 
 
 def daily_expression(at: str) -> str:
@@ -509,6 +509,39 @@ def zone_named(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Paris'") from exc
+
+
+def fixed_zone(zone: tzinfo) -> ZoneSource:
+    """A zone source answering ``zone`` for every guild."""
+
+    async def source(_guild_id: int) -> tzinfo:
+        return zone
+
+    return source
+
+
+_warned_zones: dict[int, object] = {}
+
+
+def setting_zone(guild_id: int, name: object, *, plugin: str = "") -> tzinfo:
+    """The zone a guild's ``timezone`` setting names; UTC when it is empty or unknown (warned once per guild and
+    name, not on every pass of every job)."""
+    if not isinstance(name, str) or not name:
+        return UTC
+    try:
+        return zone_named(name)
+    except ValueError:
+        if _warned_zones.get(guild_id) != name:
+            if len(_warned_zones) > 10_000:
+                _warned_zones.clear()
+            _warned_zones[guild_id] = name
+            log.warning(
+                "unknown time zone in settings, using UTC",
+                plugin=plugin,
+                guild_id=guild_id,
+                timezone=name[:MAX_ZONE_NAME],
+            )
+        return UTC
 
 
 def _guild_ctx(args: tuple[Any, ...]) -> dict[str, Any]:
