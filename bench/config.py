@@ -67,9 +67,9 @@ def _rate(count: int, seconds: float) -> float:
 
 
 async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, Any]:
+    from core.compose import compose_runtime
     from core.environment import Environment
-    from core.runtime import RunOptions, Runtime
-    from plugins.config import service_for
+    from core.runtime import RunOptions
     from plugins.config.service import Actor
 
     with tempfile.TemporaryDirectory(prefix="omo-bench-config-") as tmp:
@@ -85,7 +85,7 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
                 "OMO_SECRET_KEY": "bench-secret-key-not-for-production",
             }
         )
-        runtime = Runtime(
+        runtime = compose_runtime(
             env,
             RunOptions(web_port=0, auto_migrate=True, connect_gateway=False, control_socket=False, watch_interval=3600),
         )
@@ -98,7 +98,9 @@ async def _run(reads: int, changes: int, database_url: str | None) -> dict[str, 
                         f"plugin {name} did not start ({record.error if record else 'not found'}); "
                         "run `python -m bench config` from the repository root"
                     )
-            service = service_for(runtime)
+            loaded = runtime.host.loaded("config")
+            assert loaded is not None
+            service = loaded.context.state
             await service.set_values(GUILD, "echo", {"repeat": 3}, Actor(1, "bench"), source="system")
             model = runtime.settings.model_of("echo")
             defaults = runtime.host.defaults_of("echo")

@@ -108,8 +108,9 @@ def _progress(label: str, done: int, total: int) -> None:
 
 async def _measure(root: Path, count: int) -> tuple[list[float], list[float]]:
     """Alternate one discord.py reload and one omo reload, so machine noise hits both alike."""
+    from core.compose import compose_runtime
     from core.environment import Environment
-    from core.runtime import RunOptions, Runtime
+    from core.runtime import RunOptions
 
     (root / "bench_ext.py").write_text(EXTENSION)
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.none())
@@ -128,7 +129,7 @@ async def _measure(root: Path, count: int) -> tuple[list[float], list[float]]:
             "OMO_SECRET_KEY": "bench",
         }
     )
-    runtime = Runtime(
+    runtime = compose_runtime(
         env, RunOptions(connect_gateway=False, web_port=0, auto_migrate=True, control_socket=False, watch_interval=3600)
     )
     await runtime.start()

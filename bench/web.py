@@ -195,6 +195,7 @@ def _stop_profile(profiler: Any, path: str | None, label: str) -> None:
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from core.compose import compose_runtime
     from core.environment import Environment
     from core.plugin_host import PluginState, discover
     from core.runtime import RunOptions, Runtime
@@ -228,7 +229,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 "DISCORD_CLIENT_SECRET": emu.client_secret,
             }
         )
-        runtime = Runtime(
+        runtime = compose_runtime(
             env,
             RunOptions(
                 discord_api=emu.base_url,

@@ -56,11 +56,17 @@ class Bus:
         if self._url is not None:
             self._spawn(self._reconnect())
 
-    def _spawn(self, coro: Any) -> None:
-        """Run ``coro`` in the background, keeping a reference until it is done."""
+    def _spawn(self, coro: Any, topic: str | None = None) -> None:
+        """Run ``coro`` in the background, keeping a reference until it is done; its failure is logged."""
         task = asyncio.ensure_future(coro)
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+
+        def done(task: asyncio.Future[Any]) -> None:
+            self._pending.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("bus handler failed", topic=topic, exc_info=task.exception())
+
+        task.add_done_callback(done)
 
     async def _reconnect(self) -> None:
         import asyncpg
@@ -99,7 +105,7 @@ class Bus:
             try:
                 result = handler(message.get("payload", {}))
                 if asyncio.iscoroutine(result):
-                    self._spawn(result)
+                    self._spawn(result, message.get("topic"))
             except Exception:
                 log.exception("bus handler failed", topic=message.get("topic"))
 

@@ -63,7 +63,8 @@ def _plugin_models(env: Environment) -> dict[str, str]:
 
 # ------------------------------------------------------------------ commands
 def cmd_run(args: argparse.Namespace, env: Environment) -> int:
-    from core.runtime import RunOptions, Runtime
+    from core.compose import compose_runtime
+    from core.runtime import RunOptions
 
     problem = token_problem(env.discord_token)
     if problem and not args.discord_api:
@@ -88,7 +89,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> int:
     if args.shard_ids and args.shard_count is None:
         _err("--shard-ids needs --shard-count")
         return 2
-    runtime = Runtime(env, options)
+    runtime = compose_runtime(env, options)
     asyncio.run(runtime.serve())
     return 0
 

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import structlog
 import tomlkit
 
+from core.compose import compose_runtime
 from core.environment import Environment, default_database_url
 from core.errors import ConfigError, OmoError
 from core.logging import register_secret
@@ -466,7 +467,7 @@ async def run_demo(
             bot_options={"guild_ready_timeout": 0.5},
             freeze_heap=True,
         )
-        runtime = Runtime(demo_env, options)
+        runtime = compose_runtime(demo_env, options)
         try:
             await runtime.start()
         except ConfigError as exc:

@@ -8,7 +8,7 @@ database round trip.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -31,7 +31,7 @@ class Gate:
         self,
         guild_default: Callable[[str], bool],
         known_guilds: Callable[[], Iterable[int]] = tuple,
-        on_change: Callable[[int, str, bool, int | None], None] | None = None,
+        on_change: Callable[[int, str, bool, int | None], Awaitable[None]] | None = None,
     ) -> None:
         self._states: dict[tuple[int, str], bool] = {}
         self._guild_default = guild_default
@@ -78,21 +78,26 @@ class Gate:
             )
 
         await retrying(write, what="saving a plugin switch")
-        self._apply(guild_id, plugin, enabled, actor_id)
+        changed = self._store(guild_id, plugin, enabled)
         log.info("plugin switched", guild_id=guild_id, plugin=plugin, enabled=enabled, actor_id=actor_id)
-        if self._bus is not None:
+        if self._bus is not None:  # before the local hooks: one that raises cannot keep the others uninformed
             await self._bus.publish(
                 TOPIC, {"guild_id": guild_id, "plugin": plugin, "enabled": enabled, "actor_id": actor_id}
             )
+        if changed and self._on_change is not None:
+            await self._on_change(guild_id, plugin, enabled, actor_id)
 
-    def _apply(self, guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
+    def _store(self, guild_id: int, plugin: str, enabled: bool) -> bool:
+        """Apply the switch in memory; whether it changed anything."""
         changed = self.is_enabled(guild_id, plugin) != enabled
         self._states[(guild_id, plugin)] = enabled
-        if changed and self._on_change is not None:
-            self._on_change(guild_id, plugin, enabled, actor_id)
+        return changed
 
-    def _remote_change(self, payload: dict[str, object]) -> None:
-        guild_id, plugin, enabled = payload["guild_id"], payload["plugin"], payload["enabled"]
+    async def _remote_change(self, payload: dict[str, object]) -> None:
+        guild_id, plugin, enabled = payload.get("guild_id"), payload.get("plugin"), payload.get("enabled")
         actor = payload.get("actor_id")
-        assert isinstance(guild_id, int) and isinstance(plugin, str) and isinstance(enabled, bool)
-        self._apply(guild_id, plugin, enabled, actor if isinstance(actor, int) else None)
+        if not (isinstance(guild_id, int) and isinstance(plugin, str) and isinstance(enabled, bool)):
+            log.warning("malformed plugin_toggle message", payload=str(payload)[:200])
+            return
+        if self._store(guild_id, plugin, enabled) and self._on_change is not None:
+            await self._on_change(guild_id, plugin, enabled, actor if isinstance(actor, int) else None)

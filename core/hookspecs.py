@@ -1,10 +1,13 @@
 """Every hook core calls, in one place. Names start with ``omo_``.
 
-A plugin implements the hooks it needs with ``@hookimpl`` in its ``__init__.py``.
-Hooks may return an awaitable; core awaits it. Hooks marked *per plugin* are
-called on one plugin at a time (core needs to know which plugin contributed
-what); the others are broadcast to every enabled plugin. docs/plugins.md
-documents each hook with an example, and a test fails if one is missing there.
+A plugin implements the hooks it needs with ``@hookimpl`` in its ``__init__.py``
+(broadcast hooks that need the plugin's state also on an object handed to
+``plugin.register(obj)``). Every hook may be ``async def`` or return an
+awaitable; core awaits it (see :mod:`core.hooks`). Hooks marked *per plugin* are
+called on one plugin at a time with its ``PluginContext``; the others are
+broadcast to every enabled plugin, and one implementation that raises is logged
+with its plugin while the others still run. docs/plugins.md documents each hook
+with an example, and a test fails if one is missing there.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+from core.plugin import hookspec
 
 if TYPE_CHECKING:
     from discord.ext import commands
@@ -20,8 +23,6 @@ if TYPE_CHECKING:
     from quart import Blueprint
 
     from core.plugin import NavItem, PluginContext, PluginInfo
-
-hookspec = pluggy.HookspecMarker("omo")
 
 
 @hookspec
@@ -36,12 +37,24 @@ def omo_plugin_info() -> PluginInfo:  # type: ignore[empty-body]
 
 
 @hookspec
+def omo_state(plugin: PluginContext) -> Any:
+    """*Per plugin.* Build the plugin's state (its services, caches, clients):
+    called once per loaded version, before ``omo_cogs`` and ``omo_blueprint``,
+    and again for the new version on reload. The result is ``plugin.state``,
+    reachable from cogs, pages, jobs and hooks. Build, don't start: open
+    connections and register jobs in ``omo_setup``. May be async.
+    """
+
+
+@hookspec
 def omo_setup(plugin: PluginContext) -> Awaitable[None] | None:
     """*Per plugin.* The plugin is starting (at start-up, when enabled at runtime,
     and as the last step of a reload). Register background jobs here with
-    ``plugin.every(...)`` / ``plugin.run_forever(...)``; core cancels exactly
-    these on unload. Raising aborts the start: the plugin is marked failed (or,
-    on reload, the old version stays live).
+    ``plugin.every(...)`` / ``plugin.run_forever(...)``, bus subscriptions with
+    ``plugin.subscribe(...)`` and extra hook objects with ``plugin.register(...)``;
+    core undoes exactly these on unload and swaps them on reload. Raising
+    aborts the start: the plugin is marked failed (or, on reload, the old
+    version stays live).
     """
 
 
@@ -62,7 +75,7 @@ def omo_cogs(plugin: PluginContext) -> list[commands.Cog]:  # type: ignore[empty
 
 
 @hookspec
-def omo_blueprint(plugin: PluginContext) -> Blueprint | None:
+def omo_blueprint(plugin: PluginContext) -> Blueprint | Awaitable[Blueprint | None] | None:
     """*Per plugin.* Return a Quart blueprint for the plugin's dashboard pages
     and API. Core mounts it under ``/guilds/<guild_id>/<plugin>/``: every route
     receives ``guild_id``, and core refuses the request when the user may not
@@ -93,20 +106,34 @@ def omo_resolve_settings(
     ``guild_id`` as an instance of ``model``. ``defaults`` are the operator's
     defaults from plugins.toml. The config plugin answers from the database;
     core's own implementation runs last and answers with ``model(**defaults)``.
-    Return None to let the next implementation answer.
+    Return None (or an awaitable that gives None) to let the next
+    implementation answer.
     """
 
 
 @hookspec
-def omo_plugin_toggled(guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
+def omo_plugin_toggled(guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> Awaitable[None] | None:
     """*Broadcast.* ``plugin`` was switched on or off in ``guild_id`` by
     ``actor_id`` (None for the system). Called in every process after the change
-    is stored, including processes that learn of it from another process.
+    is stored and announced to the other processes, including processes that
+    learn of it from another process.
+    """
+
+
+@hookspec
+def omo_settings_changed(
+    guild_id: int, plugin: str, changes: dict[str, tuple[Any, Any]], actor_id: int | None
+) -> Awaitable[None] | None:
+    """*Broadcast.* The settings of ``plugin`` in ``guild_id`` changed (a
+    ``/config`` command, a dashboard form, the API, an import or a revert) by
+    ``actor_id`` (None for the system). ``changes`` maps each changed key to
+    ``(old, new)`` JSON values. Called in every process after the change is
+    stored; ``await plugin.settings(guild_id)`` already answers the new values.
     """
 
 
 @hookspec(historic=True)
-def omo_runtime_started(runtime: Any) -> None:
+def omo_runtime_started(runtime: Any) -> Awaitable[None] | None:
     """*Broadcast, historic.* The runtime has started (database, web server and
     gateway connection under way). Plugins enabled later still receive this
     call when they are registered, so it is the place to learn of the runtime once.

@@ -1,27 +1,50 @@
-"""What a plugin author imports: ``hookimpl``, ``PluginInfo``, ``NavItem``, ``PluginContext`` and ``is_guild_admin``."""
+"""The public plugin API: everything a plugin imports from core comes from here.
+
+``hookimpl``, ``PluginInfo``, ``NavItem``, ``PluginContext``, ``RunningPlugin``, ``is_guild_admin``, and
+for a plugin's own data layer ``retrying`` (a database call retried over a lost connection) with the
+errors ``OmoError`` (base of errors whose message is for the user) and ``DatabaseError``.
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 import pluggy
 import structlog
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
+from core.db import retrying
+from core.errors import DatabaseError, OmoError
 from core.scheduler import NO_GUILD, daily_expression, fixed_zone, setting_zone, zone_named
 
 if TYPE_CHECKING:
     import discord
     from discord.ext import commands
 
+    from core.contributions import Contributions
     from core.runtime import Runtime
 
+__all__ = [
+    "DatabaseError",
+    "NavItem",
+    "OmoError",
+    "PluginContext",
+    "PluginInfo",
+    "RunningPlugin",
+    "hookimpl",
+    "hookspec",
+    "is_guild_admin",
+    "retrying",
+]
+
 hookimpl = pluggy.HookimplMarker("omo")
+#: Marks a hook specification: a plugin declares hooks of its own with it (``PluginInfo(hookspecs=module)``).
+hookspec = pluggy.HookspecMarker("omo")
 
 
 @dataclass(frozen=True)
@@ -45,15 +68,41 @@ class NavItem:
     path: str = ""
 
 
-@dataclass
-class PluginContext:
-    """Handed to every per-plugin hook: the plugin's view of the runtime."""
+@dataclass(frozen=True)
+class RunningPlugin:
+    """A plugin running in this process, as another plugin sees it (:meth:`PluginContext.running_plugins`)."""
 
     name: str
     info: PluginInfo
-    runtime: Runtime
-    defaults: dict[str, Any] = field(default_factory=dict)
+    #: The operator's settings defaults from plugins.toml.
+    defaults: dict[str, Any]
 
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel, default=BaseModel)
+StateT = TypeVar("StateT", default=Any)
+BusHandler = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(eq=False)
+class PluginContext(Generic[SettingsT, StateT]):
+    """Handed to every per-plugin hook: the plugin's whole surface.
+
+    Generic over the plugin's settings model and state, so mypy checks their use:
+    ``PluginContext[GreeterSettings, GreeterService]`` makes ``await plugin.settings(guild_id)``
+    a ``GreeterSettings`` and ``plugin.state`` a ``GreeterService``. Everything registered through
+    it (jobs, bus subscriptions, hook objects) belongs to this loaded version of the plugin: core
+    undoes it on unload and swaps it on reload.
+    """
+
+    name: str
+    info: PluginInfo
+    runtime: Runtime  # core's: plugins use the methods below, never the runtime itself
+    defaults: dict[str, Any] = field(default_factory=dict)
+    contributions: Contributions = field(init=False, repr=False)
+    _state: Any = field(default=None, init=False, repr=False)
+    _has_state: bool = field(default=False, init=False, repr=False)
+
+    # ---------------------------------------------------------------------------- identity
     @property
     def log(self) -> structlog.stdlib.BoundLogger:
         """A logger with ``plugin`` bound."""
@@ -66,33 +115,79 @@ class PluginContext:
         return self.runtime.bot
 
     @property
-    def hook(self) -> Any:
-        """pluggy's hook relay, to call hooks that plugins declared (``plugin.hook.my_hook(...)``)."""
-        return self.runtime.host.pm.hook
+    def state(self) -> StateT:
+        """What the plugin's ``omo_state`` hook built for this loaded version (None without that hook)."""
+        if not self._has_state:
+            raise RuntimeError(f"the state of plugin {self.name!r} is built after omo_plugin_info, before omo_cogs")
+        return self._state  # type: ignore[no-any-return]
 
+    def set_state(self, value: Any) -> None:
+        """Core's: store what ``omo_state`` built."""
+        self._state, self._has_state = value, True
+
+    @property
+    def multi_process(self) -> bool:
+        """Whether other processes may share this one's database (PostgreSQL): caches must then follow
+        the bus (``subscribe``) or the ``omo_settings_changed`` hook, and expire."""
+        return bool(self.runtime.env.is_postgres)
+
+    # ------------------------------------------------------------------------------- hooks
     async def call_hook(self, name: str, **kwargs: Any) -> Any:
-        """Call hook ``name`` on every plugin implementing it and await the answer: the first non-None
-        result for a first-result hook (None when nobody answers), otherwise the list of results."""
-        caller = getattr(self.runtime.host.pm.hook, name)
-        results = caller(**kwargs)
-        many = isinstance(results, list)
-        answers = []
-        for result in results if many else [results]:
-            value = await result if inspect.isawaitable(result) else result
-            if not many and value is not None:
-                return value
-            answers.append(value)
-        return answers if many else None
+        """Call hook ``name`` on every plugin implementing it, awaiting async implementations: for a
+        first-result hook the first answer that is not None (None when nobody answers), otherwise the
+        list of answers that are not None. A broadcast implementation that raises is logged and left out."""
+        return await self.runtime.host.hooks.call(name, **kwargs)
 
-    def is_enabled(self, guild_id: int) -> bool:
-        """Whether this plugin is switched on in ``guild_id``."""
-        return self.runtime.gate.is_enabled(guild_id, self.name)
+    def register(self, obj: object, name: str | None = None) -> None:
+        """Register ``obj``'s ``@hookimpl`` methods (broadcast hooks that need this plugin's state).
+        Unregistered by core on unload; the new version registers its own on reload."""
+        self.contributions.add_hook_object(obj, name)
 
-    async def settings(self, guild_id: int) -> Any:
-        """This plugin's settings in ``guild_id`` (an instance of its settings model)."""
-        return await self.runtime.settings.get(guild_id, self.name)
+    # --------------------------------------------------------------------------------- bus
+    def subscribe(self, topic: str, handler: BusHandler) -> None:
+        """Call ``handler(payload)`` (sync or async) for each :meth:`publish` of ``topic`` by this plugin in
+        another process sharing the database. Unsubscribed by core on unload and swapped on reload."""
+        self.contributions.add_subscription(self._topic(topic), handler)
 
-    # -- background jobs (core/scheduler.py) ------------------------------------------------------------
+    async def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """Send ``payload`` (JSON-able, small) on ``topic`` to this plugin in the other processes."""
+        await self.runtime.bus.publish(self._topic(topic), payload)
+
+    def _topic(self, topic: str) -> str:
+        return f"{self.name}.{topic}"
+
+    # ---------------------------------------------------------------------- guilds, plugins
+    def is_enabled(self, guild_id: int, plugin: str | None = None) -> bool:
+        """Whether this plugin (or ``plugin``) is switched on in ``guild_id``."""
+        return self.runtime.gate.is_enabled(guild_id, plugin or self.name)
+
+    def guilds_enabled(self) -> list[int]:
+        """The bot's guilds where this plugin is switched on."""
+        return self.runtime.gate.guilds_enabled(self.name)
+
+    def running_plugins(self) -> list[RunningPlugin]:
+        """Every plugin running in this process (this one included), by name."""
+        host = self.runtime.host
+        return [
+            RunningPlugin(name, loaded.info, host.defaults_of(name))
+            for name in sorted(host.enabled_names())
+            if (loaded := host.loaded(name)) is not None
+        ]
+
+    # ---------------------------------------------------------------------------- settings
+    async def settings(self, guild_id: int) -> SettingsT:
+        """This plugin's settings in ``guild_id``, an instance of its settings model."""
+        return await self.runtime.settings.get(guild_id, self.name)  # type: ignore[return-value]
+
+    async def settings_changed(
+        self, guild_id: int, plugin: str, changes: dict[str, tuple[Any, Any]], actor_id: int | None
+    ) -> None:
+        """Announce stored settings changes of ``plugin`` in ``guild_id`` (``key -> (old, new)``): the
+        ``omo_settings_changed`` hook runs here and in every other process. For settings stores (the
+        config plugin)."""
+        await self.runtime.settings.announce(guild_id, plugin, changes, actor_id)
+
+    # ------------------------------------------------- background jobs (core/scheduler.py)
     def every(
         self,
         seconds: float,
@@ -114,7 +209,7 @@ class PluginContext:
             seconds,
             job,
             per_guild=per_guild,
-            guilds=self._enabled_guilds if per_guild else None,
+            guilds=self.guilds_enabled if per_guild else None,
             ready=self._guilds_known,
             initial_delay=initial_delay,
             exclusive=exclusive,
@@ -165,7 +260,7 @@ class PluginContext:
             job,
             zone=fixed_zone(zone_named(tz)) if tz is not None else self._guild_zone,
             per_guild=per_guild,
-            guilds=self._enabled_guilds if per_guild else None,
+            guilds=self.guilds_enabled if per_guild else None,
             ready=self._guilds_known,
             concurrency=concurrency,
         )
@@ -182,9 +277,6 @@ class PluginContext:
 
     async def _guilds_known(self) -> None:
         await self.runtime.bot.guilds_known.wait()
-
-    def _enabled_guilds(self) -> list[int]:
-        return self.runtime.gate.guilds_enabled(self.name)
 
     async def _guild_zone(self, guild_id: int) -> tzinfo:
         model = self.runtime.settings.model_of(self.name)

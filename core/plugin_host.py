@@ -35,26 +35,30 @@ from discord.ext import commands
 from pydantic import ValidationError
 
 from core import hookspecs
+from core.contributions import Contributions
 from core.errors import (
     ConfigError,
     DependencyError,
     MigrationRequired,
+    OmoError,
     PluginError,
     PluginLoadFailed,
     PluginNotFound,
     PluginNotLoaded,
 )
+from core.hooks import HookCaller
 from core.plugin import PluginContext, PluginInfo
 from core.plugins_file import PluginsFile, settings_error_line
-from core.scheduler import cancel_tasks
 
 if TYPE_CHECKING:
+    from core.bus import Bus
     from core.runtime import Runtime
-    from core.web_mount import Staged
 
 log = structlog.get_logger("omo.plugin_host")
 
 ENTRY_POINT_GROUP = "omo.plugins"
+#: Bus topic: a plugin was reloaded in one process; the others reload it too (``{"plugin": name}``).
+RELOAD_TOPIC = "plugin_reload"
 IN_TREE_PACKAGE = "plugins"
 
 
@@ -77,8 +81,12 @@ class LoadedPlugin:
     info: PluginInfo
     context: PluginContext
     models_digest: str | None
-    cogs: list[commands.Cog] = field(default_factory=list)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def contributions(self) -> Contributions:
+        """What this version adds to the process (hooks, cogs, routes, subscriptions, jobs)."""
+        return self.context.contributions
 
 
 @dataclass
@@ -235,10 +243,13 @@ class PluginHost:
         self.runtime = runtime
         self.pm = pluggy.PluginManager("omo")
         self.pm.add_hookspecs(hookspecs)
+        self.hooks = HookCaller(self.pm)
         self.records: dict[str, PluginRecord] = {}
         self.barrier = Barrier()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._cog_owner: dict[int, str] = {}
+        #: ``id(cog) -> plugin`` of every live cog (kept by :class:`Contributions`).
+        self.cog_owner: dict[int, str] = {}
+        self._bus: Bus | None = None
 
     # ----------------------------------------------------------------- queries
     def loaded(self, name: str) -> LoadedPlugin | None:
@@ -257,7 +268,7 @@ class PluginHost:
 
     def owner_of_cog(self, cog: object) -> str | None:
         """The plugin a cog instance belongs to."""
-        return self._cog_owner.get(id(cog))
+        return self.cog_owner.get(id(cog))
 
     def intents(self) -> set[str]:
         """Gateway intents the loaded plugins declare."""
@@ -341,7 +352,8 @@ class PluginHost:
                 f"[plugins.{name}.settings] given, but plugin {name!r} has no settings",
                 path=str(self.runtime.plugins_file_path),
             )
-        context = PluginContext(name=name, info=info, runtime=self.runtime, defaults=defaults)
+        context: PluginContext = PluginContext(name=name, info=info, runtime=self.runtime, defaults=defaults)
+        context.contributions = Contributions(name, self, module, info.hookspecs)
         return LoadedPlugin(name, module, info, context, models_digest(info.models))
 
     def load_enabled(self, names: Iterable[str]) -> list[str]:
@@ -374,8 +386,39 @@ class PluginHost:
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
 
+    async def _prepare(self, loaded: LoadedPlugin) -> None:
+        """Build what the version contributes without putting anything in place: state, then routes staged on
+        a scratch app, then cogs. Raises on any error; the running process is untouched."""
+        context = loaded.context
+        context.set_state(await call_plugin_hook(loaded.module, "omo_state", plugin=context))
+        contributions = loaded.contributions
+        web = self.runtime.web_mount
+        if web is not None:
+            blueprint = await call_plugin_hook(loaded.module, "omo_blueprint", plugin=context)
+            contributions.routes = web.stage(loaded.name, blueprint)
+        cogs = await call_plugin_hook(loaded.module, "omo_cogs", plugin=context) or []
+        for cog in cogs:
+            if not isinstance(cog, commands.Cog):
+                raise PluginLoadFailed(loaded.name, f"omo_cogs returned {cog!r}, not a discord.py Cog")
+        contributions.cogs = list(cogs)
+
+    async def _go_live(self, loaded: LoadedPlugin) -> None:
+        """Install the version's contributions, then run its ``omo_setup`` (raises if either fails)."""
+        await loaded.contributions.install()
+        await call_plugin_hook(loaded.module, "omo_setup", plugin=loaded.context)
+
+    async def _go_quiet(self, loaded: LoadedPlugin, *, swapping: bool = False) -> None:
+        """Jobs cancelled, ``omo_teardown`` (errors logged), contributions uninstalled; never raises. When
+        ``swapping`` (reload, rollback) routes and job leases stay for the version that comes next."""
+        await loaded.contributions.cancel_jobs(swapping=swapping)
+        try:
+            await call_plugin_hook(loaded.module, "omo_teardown", plugin=loaded.context)
+        except Exception:
+            log.exception("plugin teardown failed", plugin=loaded.name)
+        await loaded.contributions.uninstall(swapping=swapping)
+
     async def start(self, name: str) -> None:
-        """Start a loaded plugin: hookimpls, cogs, routes, then ``omo_setup``; on failure undo and mark failed."""
+        """Start a loaded plugin: state, routes, cogs, hooks, then ``omo_setup``; on failure undo and mark failed."""
         record = self.records[name]
         loaded = record.loaded
         if loaded is None or record.state != PluginState.LOADED:
@@ -386,9 +429,10 @@ class PluginHost:
                 return
         async with self._lock(name):
             try:
-                await self._activate(loaded, self._stage_web(loaded))
+                await self._prepare(loaded)
+                await self._go_live(loaded)
             except Exception as exc:  # noqa: BLE001 - isolation: one plugin's failure is its own
-                await self._deactivate(loaded, quiet=True)
+                await self._go_quiet(loaded)
                 self._fail(
                     record,
                     exc
@@ -399,15 +443,7 @@ class PluginHost:
             record.state, record.error = PluginState.ENABLED, None
         log.info("plugin enabled", plugin=name, version=loaded.info.version)
 
-    def _stage_web(self, loaded: LoadedPlugin) -> Staged | None:
-        web = self.runtime.web_mount
-        if web is None:
-            return None
-        fn = _mark(loaded.module, "omo_blueprint")
-        blueprint = fn(plugin=loaded.context) if fn else None
-        return web.stage(loaded.name, blueprint)
-
-    def _add_hookspecs(self, module: ModuleType | None) -> None:
+    def add_hookspecs(self, module: ModuleType | None) -> None:
         """Register a plugin's own hookspecs; specs already known (a reload) are kept as they are."""
         if module is None:
             return
@@ -423,59 +459,14 @@ class PluginHost:
                 setattr(specs, name, spec)
             self.pm.add_hookspecs(specs)
 
-    async def _build_cogs(self, loaded: LoadedPlugin) -> list[commands.Cog]:
-        cogs = await call_plugin_hook(loaded.module, "omo_cogs", plugin=loaded.context) or []
-        for cog in cogs:
-            if not isinstance(cog, commands.Cog):
-                raise PluginLoadFailed(loaded.name, f"omo_cogs returned {cog!r}, not a discord.py Cog")
-        return list(cogs)
-
-    async def _activate(self, loaded: LoadedPlugin, staged: Staged | None) -> None:
-        self._add_hookspecs(loaded.info.hookspecs)
-        self.pm.register(loaded.module, name=loaded.name)
-        loaded.cogs = await self._build_cogs(loaded)
-        bot = self.runtime.bot
-        for cog in loaded.cogs:
-            self._cog_owner[id(cog)] = loaded.name
-            await bot.add_cog(cog)
-        if staged is not None and self.runtime.web_mount is not None:
-            self.runtime.web_mount.swap(loaded.name, staged)
-        await call_plugin_hook(loaded.module, "omo_setup", plugin=loaded.context)
-
-    async def _deactivate(self, loaded: LoadedPlugin, *, quiet: bool = False) -> None:
-        """Undo everything :meth:`_activate` did; each step is attempted even if another fails."""
-        name = loaded.name
-        await self.runtime.scheduler.cancel_plugin(name)
-        try:
-            await call_plugin_hook(loaded.module, "omo_teardown", plugin=loaded.context)
-        except Exception:
-            log.exception("plugin teardown failed", plugin=name)
-        bot = self.runtime.bot
-        for cog in loaded.cogs:
-            if bot.get_cog(cog.qualified_name) is cog:
-                try:
-                    await bot.remove_cog(cog.qualified_name)
-                except Exception:
-                    log.exception("removing cog failed", plugin=name, cog=cog.qualified_name)
-            self._cog_owner.pop(id(cog), None)
-        if self.runtime.web_mount is not None:
-            try:
-                self.runtime.web_mount.remove(name)
-            except Exception:
-                log.exception("removing routes failed", plugin=name)
-        if self.pm.is_registered(loaded.module):
-            self.pm.unregister(loaded.module)
-        elif not quiet:
-            log.warning("plugin was not registered", plugin=name)
-
     async def stop(self, name: str, *, state: PluginState = PluginState.DISABLED) -> None:
-        """Stop a running plugin: jobs cancelled, teardown, cogs and routes removed."""
+        """Stop a running plugin: jobs cancelled, teardown, then hooks, cogs, routes and subscriptions removed."""
         record = self.records.get(name)
         if record is None:
             raise PluginNotFound(name, "no such plugin")
         async with self._lock(name):
             if record.state == PluginState.ENABLED and record.loaded:
-                await self._deactivate(record.loaded)
+                await self._go_quiet(record.loaded)
             record.state = state
             record.loaded = None if state != PluginState.LOADED else record.loaded
         log.info("plugin stopped", plugin=name)
@@ -531,8 +522,23 @@ class PluginHost:
         self._purge_modules(module_name, keep)
         sys.modules.update(saved)
 
-    async def reload(self, name: str) -> ReloadReport:
-        """Swap ``name`` for its current code on disk; on any failure the old version stays live."""
+    def attach_bus(self, bus: Bus) -> None:
+        """Reload plugins when another process sharing the database reloaded them."""
+        self._bus = bus
+        bus.subscribe(RELOAD_TOPIC, self._remote_reload)
+
+    async def _remote_reload(self, payload: dict[str, Any]) -> None:
+        name = payload.get("plugin")
+        if not isinstance(name, str) or self.loaded(name) is None:
+            return
+        try:
+            await self.reload(name, announce=False)
+        except OmoError as exc:
+            log.error("reload asked by another process failed, old version kept", plugin=name, error=str(exc))
+
+    async def reload(self, name: str, *, announce: bool = True) -> ReloadReport:
+        """Swap ``name`` for its current code on disk; on any failure the old version stays live. With
+        ``announce``, every other process sharing the database then reloads it too."""
         record = self.records.get(name)
         if record is None:
             raise PluginNotFound(name, "no such plugin")
@@ -549,8 +555,7 @@ class PluginHost:
                     raise MigrationRequired(
                         name, f"models changed: run `omo db migrate {name}` and `omo db upgrade`, then restart"
                     )
-                staged = self._stage_web(new)
-                new_cogs = await self._build_cogs(new)
+                await self._prepare(new)
             except BaseException as exc:
                 self._restore_modules(record.module_name, saved, keep)
                 log.error("reload failed, old version kept", plugin=name, error=str(exc))
@@ -559,12 +564,16 @@ class PluginHost:
                 raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
             before = self.runtime.commands_digest()
             async with self.runtime.barrier_for_swap():
-                old_routes = self.runtime.web_mount.current(name) if self.runtime.web_mount else None
+                await self._go_quiet(old, swapping=True)
                 try:
-                    await self._swap(old, new, new_cogs, staged)
+                    await self._go_live(new)
                 except BaseException as exc:
                     self._restore_modules(record.module_name, saved, keep)
-                    await self._rollback(old, new, old_routes)
+                    await self._go_quiet(new, swapping=True)
+                    try:
+                        await self._go_live(old)
+                    except Exception:
+                        log.exception("old version failed to restart after rollback", plugin=name)
                     log.error("reload failed, old version restored", plugin=name, error=str(exc))
                     raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
             record.loaded = new
@@ -574,52 +583,6 @@ class PluginHost:
             self.runtime.after_commands_changed()
         report = ReloadReport(name, old.info.version, new.info.version, time.perf_counter() - started, changed)
         log.info("plugin reloaded", plugin=name, version=new.info.version, seconds=round(report.seconds, 4))
+        if announce and self._bus is not None:
+            await self._bus.publish(RELOAD_TOPIC, {"plugin": name})
         return report
-
-    async def _swap(
-        self, old: LoadedPlugin, new: LoadedPlugin, new_cogs: list[commands.Cog], staged: Staged | None
-    ) -> None:
-        bot = self.runtime.bot
-        jobs = self.runtime.scheduler.detach(old.name)
-        await cancel_tasks(jobs.values())
-        try:
-            await call_plugin_hook(old.module, "omo_teardown", plugin=old.context)
-        except Exception:
-            log.exception("old version's teardown failed during reload", plugin=old.name)
-        if self.pm.is_registered(old.module):
-            self.pm.unregister(old.module)
-        self._add_hookspecs(new.info.hookspecs)
-        self.pm.register(new.module, name=new.name)
-        for cog in old.cogs:
-            if bot.get_cog(cog.qualified_name) is cog:
-                await bot.remove_cog(cog.qualified_name)
-            self._cog_owner.pop(id(cog), None)
-        new.cogs = new_cogs
-        for cog in new_cogs:
-            self._cog_owner[id(cog)] = new.name
-            await bot.add_cog(cog)
-        if staged is not None and self.runtime.web_mount is not None:
-            self.runtime.web_mount.swap(new.name, staged)
-        await call_plugin_hook(new.module, "omo_setup", plugin=new.context)
-
-    async def _rollback(self, old: LoadedPlugin, new: LoadedPlugin, old_routes: Staged | None) -> None:
-        bot = self.runtime.bot
-        await self.runtime.scheduler.cancel_plugin(new.name)
-        if self.pm.is_registered(new.module):
-            self.pm.unregister(new.module)
-        if not self.pm.is_registered(old.module):
-            self.pm.register(old.module, name=old.name)
-        for cog in new.cogs:
-            if bot.get_cog(cog.qualified_name) is cog:
-                await bot.remove_cog(cog.qualified_name)
-            self._cog_owner.pop(id(cog), None)
-        for cog in old.cogs:
-            if bot.get_cog(cog.qualified_name) is None:
-                self._cog_owner[id(cog)] = old.name
-                await bot.add_cog(cog)
-        if old_routes is not None and self.runtime.web_mount is not None:
-            self.runtime.web_mount.swap(old.name, old_routes)
-        try:
-            await call_plugin_hook(old.module, "omo_setup", plugin=old.context)
-        except Exception:
-            log.exception("old version failed to restart after rollback", plugin=old.name)

@@ -1,8 +1,13 @@
-"""The runtime: one asyncio loop running the gateway client, the web admin and the scheduler.
+"""The runtime: one asyncio loop running the gateway client, the web app and the scheduler.
 
 ``Runtime.start`` brings everything up in order (plugins.toml, plugin imports,
 database, gate, bot, web, plugins, gateway); ``Runtime.stop`` stops accepting
 work, lets in-flight writes finish and closes the gateway and the database.
+
+The runtime does not know which web app it serves: the composition point
+(:mod:`core.compose`, used by ``omo run``, ``omo demo`` and the test fixtures)
+hands it a factory (the web admin's ``create_app``). Without one, no web server
+runs and plugin blueprints are not mounted.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +47,10 @@ if TYPE_CHECKING:
     from quart import Quart
 
     from core.web_mount import WebMount
+
+#: Builds the web app a runtime serves (the web admin's ``create_app``); it may set ``runtime.web_mount`` so
+#: that plugin blueprints are mounted on the app.
+WebAppFactory = Callable[["Runtime"], "Quart"]
 
 log = structlog.get_logger("omo.runtime")
 SHUTDOWN_SECONDS = 10.0
@@ -72,8 +81,11 @@ class RunOptions:
 class Runtime:
     """Everything one omo process runs."""
 
-    def __init__(self, env: Environment, options: RunOptions | None = None) -> None:
+    def __init__(
+        self, env: Environment, options: RunOptions | None = None, *, web: WebAppFactory | None = None
+    ) -> None:
         self.env = env
+        self.web_factory = web
         self.options = options or RunOptions()
         self.plugins_file_path: Path = env.plugins_file
         self.plugins_file: PluginsFile = PluginsFile()
@@ -102,8 +114,10 @@ class Runtime:
     def _known_guilds(self) -> list[int]:
         return [g.id for g in self.bot.guilds] if self.bot is not None else []
 
-    def _on_toggle(self, guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
-        self.host.pm.hook.omo_plugin_toggled(guild_id=guild_id, plugin=plugin, enabled=enabled, actor_id=actor_id)
+    async def _on_toggle(self, guild_id: int, plugin: str, enabled: bool, actor_id: int | None) -> None:
+        await self.host.hooks.broadcast(
+            "omo_plugin_toggled", guild_id=guild_id, plugin=plugin, enabled=enabled, actor_id=actor_id
+        )
 
     def owners(self) -> list[int]:
         """Operators: bot owners from plugins.toml and ``OMO_OWNERS``."""
@@ -180,8 +194,10 @@ class Runtime:
         await self.gate.load()
         await self.bus.start(self.env.database_url if self.env.is_postgres else None)
         self.gate.attach_bus(self.bus)
+        self.settings.attach_bus(self.bus)
+        self.host.attach_bus(self.bus)
         if opts.discord_api:
-            from core.testing.emulator.discord_target import point_discord_py_at
+            from core.discord_target import point_discord_py_at
 
             point_discord_py_at(opts.discord_api)
         shard_opts: dict[str, Any] = {}
@@ -190,10 +206,11 @@ class Runtime:
             shard_opts["shard_ids"] = opts.shard_ids or list(range(opts.shard_count))
         intents = compute_intents(self.host.intents())
         self.bot = OmoBot(self, intents=intents, **shard_opts, **opts.bot_options)
-        await self._start_web()
+        if self.web_factory is not None:
+            await self._start_web(self.web_factory)
         self.host.pm.register(DefaultSettings(), name="core.settings")
         await self.host.start_all(order)
-        self.host.pm.hook.omo_runtime_started.call_historic(kwargs={"runtime": self})
+        await self.host.hooks.call_historic("omo_runtime_started", runtime=self)
         if opts.connect_gateway:
             self._tasks.append(asyncio.get_running_loop().create_task(self._run_gateway(), name="omo:gateway"))
         self._tasks.append(asyncio.get_running_loop().create_task(watcher.run(), name="omo:watch"))
@@ -280,13 +297,11 @@ class Runtime:
         host = self.options.web_host or self.plugins_file.web.host
         return f"http://{host}:{self.web_port}"
 
-    async def _start_web(self) -> None:
+    async def _start_web(self, factory: WebAppFactory) -> None:
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
-        from webadmin.app import create_app
-
-        self.app = create_app(self)
+        self.app = factory(self)
         self._install_loop_exception_filter()
         host = self.options.web_host or self.plugins_file.web.host
         port = self.options.web_port if self.options.web_port is not None else self.plugins_file.web.port

@@ -5,6 +5,11 @@ registered on a scratch app first (staging: any error leaves the live app as it
 was), and the resulting rules, view functions and per-blueprint hooks are then
 swapped into the live app in one synchronous step (rules stay compiled; only the
 URL matcher is rebuilt).
+
+A route may also be served at a second address (the web admin serves a plugin's
+``api/`` routes under ``/api/v1``): the mount adds a copy of its rule with the same
+endpoint, so a request to either address is dispatched by Quart as usual (same
+view, guard, hooks, error handlers and rate limits).
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Blueprint, Quart
+from quart.routing import QuartRule
 from werkzeug.routing.matcher import StateMachineMatcher
 
 GuildGuard = Callable[[str, int], Awaitable[Any]]
+#: The second address of a plugin route (a rule string), or None: e.g. ``/guilds/<int:guild_id>/p/api/x``
+#: -> ``/api/v1/guilds/<int:guild_id>/p/x``.
+RouteAlias = Callable[[str], "str | None"]
 
 _NAME_KEYED = (
     "before_request_funcs",
@@ -77,9 +86,10 @@ class Staged:
 class WebMount:
     """Keeps track of which plugin owns which routes on ``app``."""
 
-    def __init__(self, app: Quart, guard: GuildGuard) -> None:
+    def __init__(self, app: Quart, guard: GuildGuard, alias: RouteAlias | None = None) -> None:
         self.app = app
         self.guard = guard
+        self.alias = alias
         self._scratch: Quart | None = None
 
     def stage(self, plugin: str, blueprint: Blueprint | None) -> Staged:
@@ -91,12 +101,33 @@ class WebMount:
         scratch = self._scratch_app()
         try:
             scratch.register_blueprint(blueprint, url_prefix=mount_prefix(plugin))
+            self._add_aliases(scratch, plugin)
             staged = _collect(scratch, plugin)
         finally:  # also after a failed registration: the next staging of this plugin starts clean
             self._reset_scratch(plugin)
         guard = self._guard_for(plugin)
         staged.keyed.setdefault("before_request_funcs", {}).setdefault(plugin, []).insert(0, guard)
         return staged
+
+    def _add_aliases(self, scratch: Quart, plugin: str) -> None:
+        """Give each route of ``plugin`` that has an alias a second rule at that address (same endpoint)."""
+        if self.alias is None:
+            return
+        for rule in list(scratch.url_map.iter_rules()):
+            path = self.alias(rule.rule) if _owned(rule.endpoint, plugin) else None
+            if path is None:
+                continue
+            assert isinstance(rule, QuartRule)
+            scratch.add_url_rule(
+                path,
+                rule.endpoint,
+                provide_automatic_options=rule.provide_automatic_options,
+                methods=rule.methods,
+                defaults=rule.defaults,
+                strict_slashes=rule.strict_slashes,
+                merge_slashes=rule.merge_slashes,
+                websocket=rule.websocket,
+            )
 
     def _scratch_app(self) -> Quart:
         if self._scratch is None:

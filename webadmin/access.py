@@ -9,7 +9,7 @@ from quart import current_app, g
 from webadmin.errors import error_response
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 
 async def guild_guard(plugin: str, guild_id: int) -> Any:
@@ -17,7 +17,7 @@ async def guild_guard(plugin: str, guild_id: int) -> Any:
 
     Returns None to let the request through, or a response (401/403 from the admin check, else 404).
     """
-    runtime: Runtime = current_app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = current_app.config["OMO_RUNTIME"]
     denial = await current_app.config["OMO_ADMIN_CHECK"](guild_id)
     if denial is not None:
         return denial

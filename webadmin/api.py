@@ -3,12 +3,14 @@
 Same permission checks as the pages. Browsers call it with the session cookie and the CSRF header;
 scripts with ``Authorization: Bearer <operator token>``. Errors are ``{"error": ..., "detail": ...}``.
 
-Every plugin blueprint also gets ``/api/v1/guilds/<guild_id>/<plugin>/<rest>`` for free: such a call is
-dispatched to the plugin's own route ``/guilds/<guild_id>/<plugin>/api/<rest>`` (same view, same guard).
+Every plugin blueprint also gets ``/api/v1/guilds/<guild_id>/<plugin>/<rest>`` for free: the plugin's own
+route ``/guilds/<guild_id>/<plugin>/api/<rest>`` is mounted at both addresses (one endpoint, two rules), so
+either is dispatched by Quart as usual: same view, guard, hooks, error handlers and rate limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,11 +26,10 @@ from werkzeug.routing import RequestRedirect
 from webadmin import dashboard
 from webadmin.auth import admin_guilds, current_user, require_guild_admin, require_login, require_operator
 from webadmin.errors import error_response
+from webadmin.security import RequestRateLimiter
 
 if TYPE_CHECKING:
-    from werkzeug.routing import Rule
-
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web.api")
 
@@ -136,7 +137,7 @@ class ReloadOut(BaseModel):
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _runtime() -> Runtime:
+def _runtime() -> WebRuntime:
     return current_app.config["OMO_RUNTIME"]  # type: ignore[no-any-return]
 
 
@@ -266,87 +267,69 @@ async def reload_plugin(name: str) -> Any:
 
 # ----------------------------------------------------------------------------- plugin API routes, aliased
 
+PLUGIN_API_RULE = re.compile(r"^/guilds/<int:guild_id>/(?P<plugin>[^/<]+)/api(?P<rest>/.*)?$")
+PLUGIN_API_ALIAS = re.compile(r"^/api/v1/guilds/<int:guild_id>/(?P<plugin>[^/<]+)/")
 
-def _match_plugin_route(path: str) -> tuple[Rule, dict[str, Any]]:
+
+def plugin_api_alias(rule: str) -> str | None:
+    """The ``/api/v1`` address of a plugin route under ``api/`` (None for its other routes).
+
+    ``/guilds/<int:guild_id>/<plugin>/api/<rest>`` -> ``/api/v1/guilds/<int:guild_id>/<plugin>/<rest>``.
+    """
+    match = PLUGIN_API_RULE.match(rule)
+    if match is None:
+        return None
+    return f"/api/v1/guilds/<int:guild_id>/{match['plugin']}{match['rest'] or '/'}"
+
+
+def is_plugin_api_route(endpoint: str, rule: str) -> bool:
+    """Whether ``rule`` of ``endpoint`` is a plugin's API route, at its own address or its ``/api/v1`` one."""
+    match = PLUGIN_API_RULE.match(rule) or PLUGIN_API_ALIAS.match(rule)
+    return match is not None and endpoint.startswith(match["plugin"] + ".")
+
+
+async def no_plugin_route(guild_id: int, plugin: str, rest: str = "") -> Any:
+    """``/api/v1/guilds/<id>/<plugin>/<rest>`` where no plugin route answers: 401/403 for anyone who may not
+    manage the server (so the API does not reveal which plugins exist), else 405 if the plugin has the route
+    for other methods, else 404."""
+    denial = await current_app.config["OMO_ADMIN_CHECK"](guild_id)
+    if denial is not None:
+        return denial
     adapter = current_app.url_map.bind("omo.invalid", url_scheme=request.scheme)
-    for _ in range(2):
+    with contextlib.suppress(NotFound, RequestRedirect):
         try:
-            rule, args = adapter.match(path, method=request.method, return_rule=True, websocket=False)
-            return rule, dict(args)
-        except RequestRedirect as redirect_to:  # a route declared with a trailing slash
-            path = "/" + redirect_to.new_url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-    raise NotFound
-
-
-async def plugin_api(guild_id: int, plugin: str, rest: str = "") -> Any:
-    """``/api/v1/guilds/<id>/<plugin>/<rest>`` runs the plugin's ``/guilds/<id>/<plugin>/api/<rest>`` route,
-    with the plugin's guard (admin check, per-guild switch) and hooks, exactly as if called there."""
-    app = current_app
-    try:
-        rule, args = _match_plugin_route(f"/guilds/{guild_id}/{plugin}/api/{rest}")
-    except MethodNotAllowed:
-        return await error_response(405, "method not allowed", f"{request.method} is not allowed here")
-    except NotFound:
-        rule, args = None, {}
-    if rule is None or not rule.endpoint.startswith(plugin + "."):
-        # check permissions first so that the API does not reveal which plugins exist to strangers
-        denial = await app.config["OMO_ADMIN_CHECK"](guild_id)
-        if denial is not None:
-            return denial
-        return await error_response(404, "not found", f"the {plugin} plugin has no API route /{rest}")
-    request.url_rule = rule  # type: ignore[assignment]  # a QuartRule from the app's own map
-    request.view_args = args
-    for name in request.blueprints[::-1]:
-        for preprocess in app.url_value_preprocessors.get(name, ()):
-            preprocess(rule.endpoint, args)
-    for name in request.blueprints[::-1]:
-        for before in app.before_request_funcs.get(name, ()):
-            result = await app.ensure_async(before)()
-            if result is not None:
-                return result
-    return await app.ensure_async(app.view_functions[rule.endpoint])(**request.view_args)
+            adapter.match(f"/guilds/{guild_id}/{plugin}/api/{rest}", method=request.method)
+        except MethodNotAllowed:
+            return await error_response(405, "method not allowed", f"{request.method} is not allowed here")
+    return await error_response(404, "not found", f"the {plugin} plugin has no API route /{rest}")
 
 
 # ------------------------------------------------------------------------------------------- docs, errors
 
 
-PLUGIN_API_RULE = re.compile(r"^/guilds/<int:guild_id>/(?P<plugin>[^/<]+)/api(?P<rest>/.*)?$")
-PLUGIN_API_PATH = re.compile(r"^/guilds/\{guild_id\}/(?P<plugin>[^/]+)/api(?P<rest>/.*)?$")
-
-
 class ApiOnlyProvider(OpenAPIProvider):
     """The OpenAPI document covers the JSON API and the health endpoints, not the HTML pages.
 
-    Plugin API routes (``/guilds/<id>/<plugin>/api/...`` in a plugin blueprint) are documented at their
-    ``/api/v1/guilds/{guild_id}/<plugin>/...`` address, tagged with the plugin's name.
+    Plugin API routes are documented once, at their ``/api/v1/guilds/{guild_id}/<plugin>/...`` address,
+    tagged with the plugin's name.
     """
 
     def generate_rules(self) -> Any:
-        """Rules under ``/api/v1``, plugin API rules, ``/healthz`` and ``/readyz``."""
+        """Rules under ``/api/v1`` (with the plugin API aliases), ``/healthz`` and ``/readyz``."""
         for rule in super().generate_rules():
-            if (
-                rule.rule.startswith("/api/v1/")
-                or rule.rule in ("/healthz", "/readyz")
-                or PLUGIN_API_RULE.match(rule.rule)
-            ):
+            if rule.rule.startswith("/api/v1/") or rule.rule in ("/healthz", "/readyz"):
                 yield rule
 
     def build_paths(self, rule: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Paths of ``rule``; a plugin API route appears under its ``/api/v1`` alias."""
+        """Paths of ``rule``; a plugin API route is tagged with its plugin."""
         paths, components = super().build_paths(rule)
-        match = PLUGIN_API_RULE.match(rule.rule)
-        if match is None:
-            return paths, components
-        moved: dict[str, Any] = {}
-        for path, item in paths.items():
-            found = PLUGIN_API_PATH.match(path)
-            if found is None:
-                continue
-            for operation in item.values():
-                if isinstance(operation, dict):
-                    operation["tags"] = sorted({*operation.get("tags", []), found["plugin"]})
-            moved[f"/api/v1/guilds/{{guild_id}}/{found['plugin']}{found['rest'] or '/'}"] = item
-        return moved, components
+        if is_plugin_api_route(rule.endpoint, rule.rule):
+            plugin = rule.endpoint.split(".", 1)[0]
+            for item in paths.values():
+                for operation in item.values():
+                    if isinstance(operation, dict):
+                        operation["tags"] = sorted({*operation.get("tags", []), plugin})
+        return paths, components
 
 
 async def api_docs() -> Any:
@@ -436,14 +419,19 @@ def make_blueprint(api_limit: RateLimit) -> Blueprint:
         document_response(ErrorOut, 404),
         document_response(ErrorOut, 409),
     )
-    alias = hide(plugin_api)
+    # plugin API routes are mounted at /api/v1/guilds/<id>/<plugin>/... too (see plugin_api_alias); these
+    # rules only catch what no plugin route answers there
+    missing = hide(no_plugin_route)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    bp.add_url_rule("/guilds/<int:guild_id>/<plugin>/", view_func=alias, methods=methods)
-    bp.add_url_rule("/guilds/<int:guild_id>/<plugin>/<path:rest>", view_func=alias, methods=methods)
+    bp.add_url_rule("/guilds/<int:guild_id>/<plugin>/", view_func=missing, methods=methods)
+    bp.add_url_rule("/guilds/<int:guild_id>/<plugin>/<path:rest>", view_func=missing, methods=methods)
     return bp
 
 
 def init_api(app: Quart, api_limit: RateLimit) -> None:
-    """Register the API and its docs page on ``app``."""
+    """Register the API and its docs page on ``app``; plugin API routes get the API's rate limit (at both
+    addresses: one endpoint, one bucket per caller)."""
     app.register_blueprint(make_blueprint(api_limit))
+    limiter: RequestRateLimiter = app.extensions["omo_rate_limiter"]
+    limiter.route_limits = lambda endpoint, rule: [api_limit] if is_plugin_api_route(endpoint, rule) else []
     app.add_url_rule("/api/docs", "api_docs", hide(api_docs), methods=["GET"])

@@ -22,7 +22,7 @@ from webadmin.secret import load_secret_key
 from webadmin.security import init_security
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web")
 
@@ -105,7 +105,7 @@ class GuildContext:
 
 async def _template_context() -> dict[str, Any]:
     """``omo_viewer`` on every page; ``omo_guild`` (sidebar) on pages of a guild the viewer may manage."""
-    runtime: Runtime = current_app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = current_app.config["OMO_RUNTIME"]
     viewer = await auth.current_user()
     context: dict[str, Any] = {"omo_viewer": viewer, "omo_guild": None, "current_user": auth.quart_auth_user()}
     guild_id = (request.view_args or {}).get("guild_id")
@@ -154,7 +154,7 @@ def _validation_detail(error: Exception) -> Any:
     return str(inner or "the request body is not valid JSON")
 
 
-def create_app(runtime: Runtime) -> Quart:
+def create_app(runtime: WebRuntime) -> Quart:
     """Build the web admin for ``runtime``; plugin blueprints are mounted by the plugin host."""
     app = OmoQuart(__name__)
     app.config["OMO_RUNTIME"] = runtime
@@ -182,7 +182,7 @@ def create_app(runtime: Runtime) -> Quart:
     app.register_blueprint(auth.make_blueprint(login_limit))
     app.register_blueprint(pages.bp)
     api.init_api(app, api_limit)
-    runtime.web_mount = WebMount(app, access.guild_guard)
+    runtime.web_mount = WebMount(app, access.guild_guard, api.plugin_api_alias)
 
     @app.errorhandler(RequestSchemaValidationError)
     async def invalid_body(error: RequestSchemaValidationError) -> Any:

@@ -36,7 +36,7 @@ from webadmin.security import is_secure_request
 from webadmin.tokens import verify_token
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web.auth")
 
@@ -132,7 +132,7 @@ class OmoAuth(QuartAuth):
 
 def init_auth(app: Quart) -> None:
     """Install quart-auth, the Discord client and the permission check on ``app``."""
-    runtime: Runtime = app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = app.config["OMO_RUNTIME"]
     extension = OmoAuth(
         app,
         cookie_name=COOKIE_NAME,
@@ -166,14 +166,14 @@ def init_auth(app: Quart) -> None:
 def discord_client() -> DiscordClient:
     """The app's Discord OAuth client (its redirect URI follows the runtime's public URL)."""
     client: DiscordClient = current_app.extensions["omo_discord"]
-    runtime: Runtime = current_app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = current_app.config["OMO_RUNTIME"]
     config = oauth_config(runtime)
     if config != client.config:  # the web port is known only once the server listens
         client.config = config
     return client
 
 
-def runtime_of_app() -> Runtime:
+def runtime_of_app() -> WebRuntime:
     """The runtime serving the current request."""
     return current_app.config["OMO_RUNTIME"]  # type: ignore[no-any-return]
 

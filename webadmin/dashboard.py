@@ -17,7 +17,7 @@ from webadmin.discord_oauth import invite_url
 
 if TYPE_CHECKING:
     from core.plugin_host import PluginRecord
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web.dashboard")
 
@@ -82,14 +82,14 @@ class GuildPicker:
     operator_only: list[GuildCard]
 
 
-def running_plugins(runtime: Runtime) -> list[PluginRecord]:
+def running_plugins(runtime: WebRuntime) -> list[PluginRecord]:
     """Plugins enabled in this process, by name."""
     return [
         r for _, r in sorted(runtime.host.records.items()) if r.state == PluginState.ENABLED and r.loaded is not None
     ]
 
 
-def guild_picker(runtime: Runtime, admin_guilds: list[dict[str, Any]], operator: bool) -> GuildPicker:
+def guild_picker(runtime: WebRuntime, admin_guilds: list[dict[str, Any]], operator: bool) -> GuildPicker:
     """Split the user's manageable guilds into those with the bot and those without it."""
     bot_guilds = {g.id: g for g in (runtime.bot.guilds if runtime.bot is not None else [])}
     client_id = runtime.env.client_id or (
@@ -120,7 +120,7 @@ def guild_picker(runtime: Runtime, admin_guilds: list[dict[str, Any]], operator:
     return GuildPicker(sorted(manage, key=key), sorted(invite, key=key), sorted(others, key=key))
 
 
-def guild_card(runtime: Runtime, guild_id: int) -> GuildCard | None:
+def guild_card(runtime: WebRuntime, guild_id: int) -> GuildCard | None:
     """The bot's view of ``guild_id`` (None when the bot is not in it)."""
     live = runtime.bot.get_guild(guild_id) if runtime.bot is not None else None
     if live is None:
@@ -133,7 +133,7 @@ def plugin_path(guild_id: int, plugin: str, relative: str = "") -> str:
     return f"/guilds/{guild_id}/{plugin}/{relative.lstrip('/')}"
 
 
-async def nav_links(runtime: Runtime, guild_id: int, record: PluginRecord) -> list[Link]:
+async def nav_links(runtime: WebRuntime, guild_id: int, record: PluginRecord) -> list[Link]:
     """The ``omo_nav_items`` of one plugin for a guild, as links (empty if the hook fails)."""
     assert record.loaded is not None
     try:
@@ -146,7 +146,7 @@ async def nav_links(runtime: Runtime, guild_id: int, record: PluginRecord) -> li
     return [Link(item.label, plugin_path(guild_id, record.name, item.path), record.name) for item in items or []]
 
 
-async def guild_nav(runtime: Runtime, guild_id: int) -> list[Link]:
+async def guild_nav(runtime: WebRuntime, guild_id: int) -> list[Link]:
     """Navigation for a guild: the nav items of every plugin switched on there."""
     records = [r for r in running_plugins(runtime) if runtime.gate.is_enabled(guild_id, r.name)]
     groups = await asyncio.gather(*(nav_links(runtime, guild_id, r) for r in records))
@@ -167,7 +167,7 @@ async def guild_status(record: PluginRecord, guild_id: int) -> tuple[str | None,
     return (str(status) if status is not None else None), False
 
 
-async def plugin_cards(runtime: Runtime, guild_id: int) -> list[PluginCard]:
+async def plugin_cards(runtime: WebRuntime, guild_id: int) -> list[PluginCard]:
     """A card per running plugin with its switch state, status line and links for ``guild_id``."""
 
     async def card(record: PluginRecord) -> PluginCard:
@@ -195,7 +195,7 @@ async def plugin_cards(runtime: Runtime, guild_id: int) -> list[PluginCard]:
     return list(await asyncio.gather(*(card(r) for r in records)))
 
 
-async def switch_plugin(runtime: Runtime, guild_id: int, plugin: str, enabled: bool, actor_id: int) -> None:
+async def switch_plugin(runtime: WebRuntime, guild_id: int, plugin: str, enabled: bool, actor_id: int) -> None:
     """Switch ``plugin`` on or off in ``guild_id``; raises :class:`UnknownPlugin` if it is not running here."""
     if plugin not in {r.name for r in running_plugins(runtime)}:
         raise UnknownPlugin(f"there is no running plugin called {plugin!r}")
@@ -217,7 +217,7 @@ class OperatorRow:
     description: str
 
 
-def operator_rows(runtime: Runtime) -> list[OperatorRow]:
+def operator_rows(runtime: WebRuntime) -> list[OperatorRow]:
     """Every known plugin with version, state, error and how many guilds use it."""
     rows = []
     for name, record in sorted(runtime.host.records.items()):
@@ -252,7 +252,7 @@ class ReloadOutcome:
         return self.report is not None
 
 
-async def reload_plugin(runtime: Runtime, name: str) -> ReloadOutcome:
+async def reload_plugin(runtime: WebRuntime, name: str) -> ReloadOutcome:
     """Reload ``name``; errors (unknown plugin, import error, migration needed) become the outcome's ``error``."""
     try:
         report = await runtime.host.reload(name)

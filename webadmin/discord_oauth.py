@@ -17,7 +17,7 @@ import aiohttp
 import structlog
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web.oauth")
 
@@ -64,13 +64,13 @@ class TokenSet:
     expires_at: datetime
 
 
-def public_base(runtime: Runtime) -> str:
+def public_base(runtime: WebRuntime) -> str:
     """The dashboard's public URL: ``[web] public_url`` or the address it listens on."""
     base = runtime.plugins_file.web.public_url or runtime.web_url or "http://127.0.0.1:8787"
     return base.rstrip("/")
 
 
-def oauth_config(runtime: Runtime) -> OAuthConfig:
+def oauth_config(runtime: WebRuntime) -> OAuthConfig:
     """The OAuth2 endpoints for ``runtime``: the emulator when ``options.discord_api`` is set, else discord.com."""
     root = (runtime.options.discord_api or DISCORD).rstrip("/")
     return OAuthConfig(

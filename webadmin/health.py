@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from quart import Blueprint, Response, current_app, jsonify
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 bp = Blueprint("health", __name__)
 
@@ -19,7 +19,7 @@ bp = Blueprint("health", __name__)
 class RuntimeCollector(Collector):
     """Gauges read from the runtime at scrape time."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: WebRuntime) -> None:
         self.runtime = runtime
 
     def collect(self) -> Iterator[Metric]:
@@ -58,7 +58,7 @@ class RuntimeCollector(Collector):
         yield held
 
 
-def make_registry(runtime: Runtime) -> tuple[CollectorRegistry, Counter]:
+def make_registry(runtime: WebRuntime) -> tuple[CollectorRegistry, Counter]:
     """A registry per app (tests run several) with the runtime gauges and an HTTP request counter."""
     registry = CollectorRegistry()
     registry.register(RuntimeCollector(runtime))
@@ -75,7 +75,7 @@ async def healthz() -> Any:
 @bp.get("/readyz")
 async def readyz() -> Any:
     """Database and gateway are usable; 503 otherwise."""
-    runtime: Runtime = current_app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = current_app.config["OMO_RUNTIME"]
     report = await runtime.readiness()
     return jsonify(report), (200 if report["ok"] else 503)
 

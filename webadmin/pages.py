@@ -20,14 +20,14 @@ from webadmin.auth import (
 from webadmin.errors import error_response
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web.pages")
 
 bp = Blueprint("pages", __name__)
 
 
-def _runtime() -> Runtime:
+def _runtime() -> WebRuntime:
     return current_app.config["OMO_RUNTIME"]  # type: ignore[no-any-return]
 
 

@@ -15,7 +15,7 @@ from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from webadmin.runtime_api import WebRuntime
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https://cdn.discordapp.com data:; "
@@ -68,7 +68,7 @@ def trusted_proxies(raw: str | None) -> list[ipaddress.IPv4Network | ipaddress.I
 def scope_is_secure(app: Quart, scope: Mapping[str, Any]) -> bool:
     """Whether the browser reached us over https: directly, by the configured public URL, or through a
     trusted proxy (``OMO_TRUSTED_PROXIES``) saying ``X-Forwarded-Proto: https``."""
-    runtime: Runtime = app.config["OMO_RUNTIME"]
+    runtime: WebRuntime = app.config["OMO_RUNTIME"]
     if scope.get("scheme") in ("https", "wss") or (runtime.plugins_file.web.public_url or "").startswith("https://"):
         return True
     trusted = app.config.get("OMO_TRUSTED_PROXIES", [])
@@ -102,7 +102,8 @@ _NO_STORE_PATHS = ("/auth/", "/api/", "/operator")
 class HardenedResponses:
     """ASGI middleware around the Quart app: the request's log context; the hardening headers on every HTTP
     response (:data:`HEADERS` on HTML pages, :data:`OTHER_HEADERS` on the rest), ``Cache-Control: no-store``
-    on pages, login and API answers, HSTS over https; and the response counter of ``/metrics``.
+    on pages, login and API answers (plugin API routes included), HSTS over https; and the response counter
+    of ``/metrics``.
 
     It works on the raw ASGI messages, so it also covers static files and error pages, and costs a few
     microseconds instead of a Quart ``after_request`` hook's header parsing.
@@ -134,7 +135,8 @@ class HardenedResponses:
                 out.append(item)
         if b"strict-transport-security" not in present and scope_is_secure(self.app, scope):
             out.append((b"strict-transport-security", b"max-age=31536000"))
-        if b"cache-control" not in present and (html or scope["path"].startswith(_NO_STORE_PATHS)):
+        path = scope["path"]
+        if b"cache-control" not in present and (html or path.startswith(_NO_STORE_PATHS) or "/api/" in path):
             out.append((b"cache-control", b"no-store"))
         return out
 
@@ -217,7 +219,11 @@ class RequestRateLimiter(RateLimiter):
     ``RateLimit-*`` headers), building the key (asking the key function) and reading the store each time,
     and does so even for routes without a limit. Here the limits of a route are looked up once per view
     function, pages without a limit cost nothing, and the answer headers come from the values just written.
+    A refused request (429) carries the headers too.
     """
+
+    #: Limits of a route that declares none, by endpoint and rule (the API's limit on plugin API routes).
+    route_limits: Callable[[str, str], list[RateLimit]] | None = None
 
     def _limits(self, app: Quart, endpoint: str | None) -> list[RateLimit]:
         """The limits on the route of ``endpoint`` (remembered per endpoint and view function)."""
@@ -228,6 +234,9 @@ class RequestRateLimiter(RateLimiter):
         if limits is None:
             blueprint = app.blueprints.get(endpoint.rpartition(".")[0]) if endpoint else None
             limits = self._get_limits_for_view_function(view_func, blueprint) if view_func is not None else []
+            rule = request.url_rule
+            if not limits and self.route_limits is not None and endpoint and rule is not None:
+                limits = self.route_limits(endpoint, rule.rule)
             if len(known) > 1000:  # plugin reloads bring new view functions
                 known.clear()
             known[slot] = limits
@@ -254,6 +263,7 @@ class RequestRateLimiter(RateLimiter):
             interval = limit.inverse
             allowed = limit.period.total_seconds() - interval
             if ahead > allowed:
+                g.omo_rate_spent = (now, [(limit, key, tat)])  # for the RateLimit-* headers of the 429
                 raise RateLimitExceeded(ceil(ahead - allowed))
             spent.append((limit, key, tat + timedelta(seconds=interval)))
         for _, key, new_tat in spent:
@@ -285,7 +295,7 @@ def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
         ",".join(filter(None, [from_file, os.environ.get("OMO_TRUSTED_PROXIES")]))
     )
     app.asgi_app = HardenedResponses(app, app.asgi_app)  # type: ignore[method-assign,assignment,arg-type]
-    RequestRateLimiter(app, store=ExpiringMemoryStore())
+    app.extensions["omo_rate_limiter"] = RequestRateLimiter(app, store=ExpiringMemoryStore())
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)
     api_count, api_seconds = parse_limit(os.environ.get("OMO_API_RATE_LIMIT"), DEFAULT_API_LIMIT)
     return (

@@ -263,8 +263,9 @@ class RuntimeFactory:
         **options: Any,
     ) -> Any:
         """A started runtime with ``plugins`` (see :func:`omo_plugins`); waits for the gateway to be ready."""
+        from core.compose import compose_runtime
         from core.environment import Environment
-        from core.runtime import RunOptions, Runtime
+        from core.runtime import RunOptions
 
         index = len(self.started)
         plugins_file = self.tmp_path / (f"plugins-{index}.toml" if index else "plugins.toml")
@@ -290,7 +291,7 @@ class RuntimeFactory:
             "bot_options": {"guild_ready_timeout": 0.05},
         }
         opts = RunOptions(**{**settings, **options})
-        runtime = Runtime(env, opts)
+        runtime = compose_runtime(env, opts)
         if self.clock is not None:
             runtime.scheduler.clock = self.clock
         self.started.append(runtime)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -16,11 +15,12 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from core.plugin import PluginContext, is_guild_admin
+from core.plugin import is_guild_admin
 
 from .service import (
     Actor,
     Change,
+    ConfigContext,
     ConfigService,
     ConfigServiceError,
     HistoryEntry,
@@ -67,14 +67,9 @@ def _choice(name: str, value: str) -> app_commands.Choice[str]:
 class ConfigCog(commands.Cog, name="config"):
     """The ``/config`` command group."""
 
-    def __init__(self, plugin: PluginContext, service: Callable[[], ConfigService]) -> None:
+    def __init__(self, plugin: ConfigContext) -> None:
         self.plugin = plugin
-        self._service = service
-
-    @property
-    def service(self) -> ConfigService:
-        """This runtime's settings service."""
-        return self._service()
+        self.service: ConfigService = plugin.state
 
     config = app_commands.Group(
         name="config",

@@ -17,25 +17,23 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from pydantic import BaseModel, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.db import retrying
-from core.errors import DatabaseError, OmoError
+from core.plugin import DatabaseError, OmoError, PluginContext, retrying
 
 from .models import GuildSettings, SettingChange
 from .settings_types import Directory, FieldSpec, ValueProblem, coerce_json, model_specs, parse_text
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.plugin import RunningPlugin
 
 log = structlog.get_logger("omo.plugins.config")
 
-TOPIC = "config.changed"
 EXPORT_FORMAT = "omo-config"
 EXPORT_VERSION = 1
 MAX_AGE_SHARED = 300.0
@@ -212,11 +210,27 @@ def _problem(err: Mapping[str, Any]) -> str:
     return f"{shown} is not allowed ({msg[0].lower() + msg[1:] if msg else msg})"
 
 
+class Host(Protocol):
+    """What the service needs from its surroundings (the plugin's ``PluginContext`` in the bot)."""
+
+    @property
+    def multi_process(self) -> bool:
+        """Whether other processes share the database."""
+
+    def running_plugins(self) -> list[RunningPlugin]:
+        """The plugins running in this process."""
+
+    async def settings_changed(
+        self, guild_id: int, plugin: str, changes: dict[str, tuple[Any, Any]], actor_id: int | None
+    ) -> None:
+        """Announce stored changes to every process."""
+
+
 class ConfigService:
     """Settings of every plugin in every guild, stored by the config plugin."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, host: Host) -> None:
+        self._host = host
         self._cache: dict[tuple[int, str], _Entry] = {}
         self._overrides: dict[tuple[int, str], dict[str, Any]] = {}
         self._generation: dict[tuple[int, str], int] = {}
@@ -225,19 +239,32 @@ class ConfigService:
         self.closed = False
         #: Seconds a cached entry is trusted. Changes invalidate at once (here and, through the bus, in the
         #: other processes); with several processes this bounds how long a lost notice can leave a stale value.
-        self.max_age = MAX_AGE_SHARED if runtime.env.is_postgres else float("inf")
+        self.max_age = MAX_AGE_SHARED if host.multi_process else float("inf")
 
     # ----------------------------------------------------------------------------- plugins
+    def _running(self, plugin: str) -> RunningPlugin | None:
+        return next((p for p in self._host.running_plugins() if p.name == plugin), None)
+
     def plugins_with_settings(self) -> list[str]:
         """Running plugins that declare a settings model, sorted by name."""
-        return sorted(n for n in self._runtime.host.enabled_names() if self._runtime.settings.model_of(n))
+        return [p.name for p in self._host.running_plugins() if p.info.settings is not None]
+
+    def description(self, plugin: str) -> str:
+        """The one-line description of a running plugin ("" if it is not running)."""
+        running = self._running(plugin)
+        return running.info.description if running is not None else ""
 
     def model(self, plugin: str) -> type[BaseModel]:
         """The settings model of a running plugin; raises :class:`UnknownPlugin`."""
-        model = self._runtime.settings.model_of(plugin)
-        if model is None:
+        running = self._running(plugin)
+        if running is None or running.info.settings is None:
             raise UnknownPlugin(plugin, self.plugins_with_settings())
-        return model
+        return running.info.settings
+
+    def operator_defaults(self, plugin: str) -> dict[str, Any]:
+        """The operator's defaults of ``plugin`` from plugins.toml (empty if it is not running)."""
+        running = self._running(plugin)
+        return running.defaults if running is not None else {}
 
     def specs(self, plugin: str) -> dict[str, FieldSpec]:
         """The fields of a plugin's settings; raises :class:`UnsupportedSettings` for a type it cannot edit."""
@@ -249,7 +276,7 @@ class ConfigService:
     def defaults(self, plugin: str) -> dict[str, Any]:
         """Defaults (plugins.toml over the model) as JSON values."""
         model = self.model(plugin)
-        return model.model_validate(self._runtime.host.defaults_of(plugin)).model_dump(mode="json")
+        return model.model_validate(self.operator_defaults(plugin)).model_dump(mode="json")
 
     # ------------------------------------------------------------------------------- reads
     def resolve(
@@ -263,14 +290,14 @@ class ConfigService:
             if time.monotonic() - entry.loaded < self.max_age:
                 return entry.value
             self._overrides.pop(key, None)  # a safety net for a change notice lost while the bus reconnected
-        if self.closed or self._runtime.host.loaded(plugin) is None:
+        if self.closed or self._running(plugin) is None:
             return None
         return self._load(guild_id, plugin, model, defaults)
 
     async def get(self, guild_id: int, plugin: str) -> BaseModel:
         """Settings of ``plugin`` in ``guild_id`` (an instance of its model)."""
         model = self.model(plugin)
-        defaults = self._runtime.host.defaults_of(plugin)
+        defaults = self.operator_defaults(plugin)
         result = self.resolve(guild_id, plugin, model, defaults)
         if result is None:
             return model.model_validate(defaults)
@@ -361,17 +388,6 @@ class ConfigService:
         self._overrides.pop(key, None)
         self._counts.pop(guild_id, None)
 
-    def on_remote_change(self, payload: dict[str, Any]) -> None:
-        """Bus handler: another process changed settings."""
-        guild_id = payload.get("guild_id")
-        plugins = payload.get("plugins")
-        if not isinstance(guild_id, int) or not isinstance(plugins, list):
-            log.warning("malformed config.changed message", payload=payload)
-            return
-        for plugin in plugins:
-            self.invalidate(guild_id, str(plugin))
-        log.debug("settings invalidated by another process", guild_id=guild_id, plugins=plugins)
-
     # ------------------------------------------------------------------------------ writes
     def _lock(self, guild_id: int) -> asyncio.Lock:
         return self._locks.setdefault(guild_id, asyncio.Lock())
@@ -402,7 +418,7 @@ class ConfigService:
         model = self.model(plugin)
         specs = self.specs(plugin)
         try:
-            return model.model_validate({**self._runtime.host.defaults_of(plugin), **overrides}), []
+            return model.model_validate({**self.operator_defaults(plugin), **overrides}), []
         except ValidationError as exc:
             errors = []
             for err in exc.errors():
@@ -490,7 +506,9 @@ class ConfigService:
                 user_id=actor.id,
                 source=source,
             )
-            await self._runtime.bus.publish(TOPIC, {"guild_id": guild_id, "plugins": touched})
+            for plugin in touched:
+                pairs = {c.key: (c.old_value, c.new_value) for c in changes if c.plugin == plugin}
+                await self._host.settings_changed(guild_id, plugin, pairs, actor.id)
         return changes
 
     async def _write(
@@ -511,7 +529,7 @@ class ConfigService:
                 current = self._row_values(row)
                 model = self.model(plugin)
                 current = {k: v for k, v in current.items() if k in model.model_fields}
-                old_model = self._build(guild_id, plugin, model, self._runtime.host.defaults_of(plugin), current)
+                old_model = self._build(guild_id, plugin, model, self.operator_defaults(plugin), current)
                 new = {} if plan.replace else dict(current)
                 for key in plan.unset:
                     new.pop(key, None)
@@ -660,3 +678,7 @@ class ConfigService:
         if errors:
             raise SettingsInvalid(errors)
         return await self._apply(guild_id, plans, actor, source)
+
+
+#: The config plugin's context: no settings of its own, a :class:`ConfigService` as its state.
+ConfigContext = PluginContext[BaseModel, ConfigService]

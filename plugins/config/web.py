@@ -8,22 +8,22 @@ Core's guard runs before every request (guild admin, plugin on in the guild); CS
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 from pydantic import BaseModel, Field
-from quart import Blueprint, g, redirect, render_template, request, send_from_directory
+from quart import Blueprint, redirect, render_template, request, send_from_directory
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from core.plugin import PluginContext
+from webadmin.public import current_user
 
 from .cog import directory_of
 from .service import (
     Actor,
     Change,
+    ConfigContext,
     ConfigService,
     ConfigServiceError,
     HistoryEntryNotFound,
@@ -222,10 +222,10 @@ def build_widgets(
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def _viewer_actor() -> Actor:
-    """The logged-in user, as set by the web admin's guard (``g.omo_viewer``)."""
-    viewer = g.get("omo_viewer")
-    return Actor(getattr(viewer, "user_id", None), getattr(viewer, "username", None))
+async def _viewer_actor() -> Actor:
+    """The dashboard's current user, as the author of a change."""
+    user = await current_user()
+    return Actor(user.id, user.name) if user is not None else Actor()
 
 
 def _change_out(change: Change) -> ChangeOut:
@@ -272,13 +272,13 @@ def _missing(exc: UnknownPlugin | UnsupportedSettings) -> tuple[dict[str, Any], 
     return {"error": "settings not editable", "detail": _plain(exc)}, 409
 
 
-def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) -> Blueprint:
+def make_blueprint(plugin: ConfigContext) -> Blueprint:
     """The ``config`` blueprint: pages and API."""
     bp = Blueprint("config", __name__, template_folder="templates")
-    runtime = plugin.runtime
+    svc: ConfigService = plugin.state
 
     def directory(guild_id: int) -> Directory | None:
-        return directory_of(runtime.bot.get_guild(guild_id)) if runtime.bot is not None else None
+        return directory_of(plugin.bot.get_guild(guild_id)) if plugin.bot is not None else None
 
     # ----------------------------------------------------------------------------------- pages
     @bp.get("/assets/<path:filename>")
@@ -288,7 +288,6 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
 
     @bp.get("/")
     async def index(guild_id: int) -> Any:
-        svc = service()
         cards = []
         for name in svc.plugins_with_settings():
             try:
@@ -305,14 +304,13 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
                     }
                 )
                 continue
-            loaded = runtime.host.loaded(name)
             cards.append(
                 {
                     "name": name,
                     "fields": len(view.specs),
                     "changed": len(view.overridden),
-                    "enabled": runtime.gate.is_enabled(guild_id, name),
-                    "description": loaded.info.description if loaded is not None else "",
+                    "enabled": plugin.is_enabled(guild_id, name),
+                    "description": svc.description(name),
                 }
             )
         history = await svc.history(guild_id, limit=10)
@@ -332,7 +330,6 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
         notice: str | None = None,
         status: int = 200,
     ) -> Any:
-        svc = service()
         try:
             view = await svc.view(guild_id, name)
         except (UnknownPlugin, UnsupportedSettings) as exc:
@@ -351,7 +348,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
             timezones=timezone_names()
             if any(s.kind == "timezone" or (s.item and s.item.kind == "timezone") for s in view.specs.values())
             else [],
-            enabled=runtime.gate.is_enabled(guild_id, name),
+            enabled=plugin.is_enabled(guild_id, name),
         )
         return body, status
 
@@ -368,7 +365,6 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
 
     @bp.post("/<name>")
     async def save(guild_id: int, name: str) -> Any:
-        svc = service()
         form = await request.form
         try:
             specs = svc.specs(name)
@@ -377,7 +373,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
         reset_key = form.get("reset")
         if reset_key:
             try:
-                changes = await svc.reset(guild_id, name, [reset_key], _viewer_actor(), source="web")
+                changes = await svc.reset(guild_id, name, [reset_key], await _viewer_actor(), source="web")
             except ConfigServiceError as exc:
                 return await render_plugin(guild_id, name, errors={reset_key: str(exc)}, status=400)
             return redirect(f"/guilds/{guild_id}/config/{name}?saved={'reset' if changes else '0'}", 303)
@@ -402,7 +398,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
                 guild_id,
                 name,
                 entered,
-                _viewer_actor(),
+                await _viewer_actor(),
                 source="web",
                 text=True,
                 directory=directory(guild_id),
@@ -414,12 +410,11 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
 
     @bp.post("/history/<int:entry_id>/revert")
     async def revert_page(guild_id: int, entry_id: int) -> Any:
-        svc = service()
         form = await request.form
         back = str(form.get("back") or "")
         target = f"/guilds/{guild_id}/config/{back}" if back and back.isidentifier() else f"/guilds/{guild_id}/config/"
         try:
-            await svc.revert(guild_id, entry_id, _viewer_actor(), source="web")
+            await svc.revert(guild_id, entry_id, await _viewer_actor(), source="web")
         except HistoryEntryNotFound as exc:
             body = await render_template("config/missing.html", guild_id=guild_id, message=str(exc))
             return body, 404
@@ -433,7 +428,6 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
     @validate_response(AllSettingsOut, 200)
     async def api_all(guild_id: int) -> AllSettingsOut:
         """Settings of every running plugin that has settings."""
-        svc = service()
         out = []
         for name in svc.plugins_with_settings():
             try:
@@ -448,7 +442,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
     async def api_one(guild_id: int, name: str) -> Any:
         """One plugin's settings: values, which are overridden here, defaults and the schema of each field."""
         try:
-            return _settings_out(await service().view(guild_id, name))
+            return _settings_out(await svc.view(guild_id, name))
         except (UnknownPlugin, UnsupportedSettings) as exc:
             return _missing(exc)
 
@@ -459,10 +453,9 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
     @validate_response(ErrorOut, 404)
     async def api_patch(guild_id: int, name: str, data: SettingsPatch) -> Any:
         """Change some keys, validated as a whole; 400 lists every refused field and nothing is saved."""
-        svc = service()
         try:
             changes = await svc.set_values(
-                guild_id, name, data.values, _viewer_actor(), source="api", directory=directory(guild_id)
+                guild_id, name, data.values, await _viewer_actor(), source="api", directory=directory(guild_id)
             )
             view = await svc.view(guild_id, name)
         except SettingsInvalid as exc:
@@ -477,9 +470,8 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
     @validate_response(ErrorOut, 404)
     async def api_reset(guild_id: int, name: str, key: str) -> Any:
         """Put one key back to its default."""
-        svc = service()
         try:
-            changes = await svc.reset(guild_id, name, [key], _viewer_actor(), source="api")
+            changes = await svc.reset(guild_id, name, [key], await _viewer_actor(), source="api")
             view = await svc.view(guild_id, name)
         except SettingsInvalid as exc:
             return {"error": "unknown setting", "detail": [{"field": key, "message": str(exc.errors[0])}]}, 404
@@ -492,7 +484,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
     @validate_response(HistoryOut, 200)
     async def api_history(guild_id: int, query_args: HistoryQuery) -> HistoryOut:
         """Recorded changes, newest first: who, when, plugin, key, old and new value, reverts."""
-        entries = await service().history(guild_id, query_args.plugin, limit=query_args.limit, before=query_args.before)
+        entries = await svc.history(guild_id, query_args.plugin, limit=query_args.limit, before=query_args.before)
         return HistoryOut(entries=[HistoryEntryOut(**e.to_dict()) for e in entries])
 
     @bp.post("/api/history/<int:entry_id>/revert")
@@ -502,7 +494,7 @@ def make_blueprint(plugin: PluginContext, service: Callable[[], ConfigService]) 
     async def api_revert(guild_id: int, entry_id: int) -> Any:
         """Undo one history entry (its key goes back to the old value); recorded as a new entry."""
         try:
-            changes = await service().revert(guild_id, entry_id, _viewer_actor(), source="api")
+            changes = await svc.revert(guild_id, entry_id, await _viewer_actor(), source="api")
         except HistoryEntryNotFound as exc:
             return _not_found(exc)
         except SettingsInvalid as exc:

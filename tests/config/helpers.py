@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +15,11 @@ TYPED = {"module": "tests.config.typed_plugin"}
 
 
 def service(runtime: Any) -> ConfigService:
-    """The config service of ``runtime`` (from the live module: a reload replaces it)."""
-    return importlib.import_module("plugins.config").service_for(runtime)  # type: ignore[no-any-return]
+    """The config service of ``runtime`` (the running version's state: a reload replaces it)."""
+    loaded = runtime.host.loaded("config")
+    assert loaded is not None, "the config plugin is not running"
+    service: ConfigService = loaded.context.state
+    return service
 
 
 @dataclass

@@ -282,10 +282,11 @@ async def test_reloading_the_config_plugin_keeps_settings_and_one_resolver(
     await service(runtime).set_values(guild.id, "echo", {"prefix": "="}, ADA)
     settings = await runtime.settings.get(guild.id, "echo")
 
-    resolvers = [name for name, _ in runtime.host.pm.list_name_plugin() if name == "config.resolver"]
+    impls = runtime.host.pm.hook.omo_resolve_settings.get_hookimpls()
+    resolvers = [i.plugin for i in impls if i.plugin_name.startswith("config")]
     assert report.new_version == report.old_version
     assert (settings.repeat, settings.prefix) == (4, "=")
-    assert resolvers == ["config.resolver"]
+    assert len(resolvers) == 1 and resolvers[0].service is service(runtime)  # the new version's, only
 
 
 async def test_the_overview_status_counts_changed_settings(runtime: Any, guild: Guild) -> None:

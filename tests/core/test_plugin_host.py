@@ -214,8 +214,7 @@ async def test_reload_under_a_stream_of_commands_loses_none(
 ANNOUNCER = """
 import sys
 
-from core.hookspecs import hookspec
-from core.plugin import PluginContext, PluginInfo, hookimpl
+from core.plugin import PluginContext, PluginInfo, hookimpl, hookspec
 
 
 @hookspec
@@ -229,8 +228,8 @@ def omo_plugin_info():
 
 
 @hookimpl
-def omo_setup(plugin: PluginContext) -> None:
-    plugin.hook.demo_announced(value=41)
+async def omo_setup(plugin: PluginContext) -> None:
+    await plugin.call_hook("demo_announced", value=41)
 """
 
 LISTENER = """
@@ -244,7 +243,7 @@ def omo_plugin_info():
 
 
 @hookimpl
-def demo_announced(value: int) -> None:
+async def demo_announced(value: int) -> None:
     probe.record("announced", value + 1)
 """
 

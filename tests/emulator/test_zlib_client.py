@@ -18,7 +18,7 @@ CLIENT = textwrap.dedent(
     sys.modules["zstandard"] = None  # not importable in this interpreter
     import asyncio, discord
     from discord.utils import _ActiveDecompressionContext
-    from core.testing.emulator.discord_target import point_discord_py_at
+    from core.testing.emulator import point_discord_py_at
 
     async def main(base_url, token, guild_id):
         assert _ActiveDecompressionContext.COMPRESSION_TYPE == "zlib-stream"

@@ -14,9 +14,10 @@ Public API::
 
 from __future__ import annotations
 
+from core.discord_target import point_discord_py_at, restore_discord_py
+
 from .cdn import ATTACHMENT_SIZE_LIMIT, Attachment
 from .control import InteractionResult
-from .discord_target import point_discord_py_at, restore_discord_py
 from .errors import DiscordAPIError, EmulatorError, EmulatorTimeout
 from .server import BotAction, Emulator, Fault
 from .state import AppCommand, Channel, ChannelType, Guild, Member, Message, Role, User

@@ -1,4 +1,8 @@
-"""A plugin implementing every core hook, recording each call: proves each hookspec is exercised."""
+"""A plugin implementing every core hook with a plain (synchronous) function, recording each call.
+
+Its twin ``allhooks_async`` implements every hook with ``async def``; together they prove that each
+hookspec is exercised, both ways, through a running runtime (tests/core/test_hookspecs.py).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ class AllSettings(BaseModel):
 
 
 class AllCog(commands.Cog, name="allhooks"):
-    pass
+    def __init__(self, plugin: PluginContext[AllSettings, dict[str, str]]) -> None:
+        self.state = plugin.state
 
 
 @hookimpl
@@ -28,8 +33,14 @@ def omo_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-async def omo_setup(plugin: PluginContext) -> None:
-    CALLS.append(("omo_setup", plugin.name))
+def omo_state(plugin: PluginContext[AllSettings, dict[str, str]]) -> dict[str, str]:
+    CALLS.append(("omo_state", plugin.name))
+    return {"kind": "sync"}
+
+
+@hookimpl
+def omo_setup(plugin: PluginContext[AllSettings, dict[str, str]]) -> None:
+    CALLS.append(("omo_setup", plugin.state["kind"]))
 
 
 @hookimpl
@@ -38,15 +49,21 @@ def omo_teardown(plugin: PluginContext) -> None:
 
 
 @hookimpl
-def omo_cogs(plugin: PluginContext) -> list[commands.Cog]:
-    CALLS.append(("omo_cogs", plugin.name))
-    return [AllCog()]
+def omo_cogs(plugin: PluginContext[AllSettings, dict[str, str]]) -> list[commands.Cog]:
+    CALLS.append(("omo_cogs", plugin.state["kind"]))
+    return [AllCog(plugin)]
 
 
 @hookimpl
 def omo_blueprint(plugin: PluginContext) -> Blueprint:
     CALLS.append(("omo_blueprint", plugin.name))
-    return Blueprint("allhooks", __name__)
+    bp = Blueprint("allhooks", __name__)
+
+    @bp.get("/")
+    async def index(guild_id: int) -> str:
+        return "allhooks"
+
+    return bp
 
 
 @hookimpl
@@ -56,7 +73,7 @@ def omo_nav_items(plugin: PluginContext, guild_id: int) -> list[NavItem]:
 
 
 @hookimpl
-async def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
+def omo_guild_status(plugin: PluginContext, guild_id: int) -> str:
     CALLS.append(("omo_guild_status", guild_id))
     return "all fine"
 
@@ -75,16 +92,21 @@ def omo_plugin_toggled(guild_id: int, plugin: str, enabled: bool, actor_id: int 
 
 
 @hookimpl
+def omo_settings_changed(guild_id: int, plugin: str, changes: dict[str, Any], actor_id: int | None) -> None:
+    CALLS.append(("omo_settings_changed", (guild_id, plugin, changes, actor_id)))
+
+
+@hookimpl
 def omo_runtime_started(runtime: Any) -> None:
     CALLS.append(("omo_runtime_started", runtime))
 
 
 @hookimpl
-def omo_award_points(guild_id: int, user_id: int, points: int, reason: str, source: str, key: str | None) -> int:
-    CALLS.append(("omo_award_points", (guild_id, user_id, points, key)))
-    return points
+def omo_award_points(guild_id: int, user_id: int, points: int, reason: str, source: str, key: str | None) -> Any:
+    CALLS.append(("omo_award_points", (guild_id, user_id, points)))
+    return points + 2 if guild_id == 43 else None
 
 
 @hookimpl
-async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
+def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
     CALLS.append(("omo_demo_setup", demo.guild.id))

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from quart import Blueprint, render_template_string, request
+from quart_schema import hide
 
 from core.plugin import NavItem, PluginContext, PluginInfo, hookimpl
 
@@ -45,6 +46,24 @@ def omo_blueprint(plugin: PluginContext) -> Any:
             return {"error": "invalid request body", "detail": [{"field": "name", "message": "required"}]}, 400
         ITEMS.setdefault(guild_id, []).append(body["name"])
         return {"items": ITEMS[guild_id]}, 201
+
+    @bp.get("/api/boom")
+    @hide  # fails on purpose: not part of the API that schemathesis probes
+    async def boom(guild_id: int) -> Any:
+        raise RuntimeError("the plugin route failed")
+
+    @bp.get("/api/items/<int:index>")
+    async def item(guild_id: int, index: int) -> Any:
+        return {"name": ITEMS.get(guild_id, [])[index]}  # IndexError: the blueprint's own error handler
+
+    @bp.errorhandler(IndexError)
+    async def no_such_item(error: IndexError) -> Any:
+        return {"error": "no such item", "detail": None}, 404
+
+    @bp.after_request
+    async def mark(response: Any) -> Any:
+        response.headers["X-Apiplug"] = "seen"
+        return response
 
     @bp.get("/api/summary")
     async def summary(guild_id: int) -> Any:

@@ -1,4 +1,4 @@
-"""Point an unmodified discord.py at the emulator: the only two knobs it offers for that."""
+"""Point an unmodified discord.py at another Discord API (the emulator): the only two knobs it offers for that."""
 
 from __future__ import annotations
 
