@@ -20,6 +20,8 @@ from typing_extensions import TypeVar
 
 from core.db import retrying
 from core.errors import DatabaseError, OmoError
+from core.json_limits import JSONTooDeep, loads_bounded
+from core.plugins_file import PLUGIN_NAME
 from core.scheduler import NO_GUILD, daily_expression, fixed_zone, setting_zone, zone_named
 
 if TYPE_CHECKING:
@@ -30,7 +32,9 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 __all__ = [
+    "PLUGIN_NAME",
     "DatabaseError",
+    "JSONTooDeep",
     "NavItem",
     "OmoError",
     "PluginContext",
@@ -39,6 +43,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "is_guild_admin",
+    "loads_bounded",
     "retrying",
 ]
 
