@@ -160,6 +160,8 @@ class Runtime:
                 await self.bot.sync_commands(self.dev_guild)
             except discord.HTTPException as exc:
                 log.error("command sync failed", error=str(exc))
+            except Exception:  # e.g. the HTTP session closed by a stop: logged, never left unretrieved
+                log.exception("command sync failed")
 
         self._sync_task = asyncio.get_running_loop().create_task(later())
 
@@ -382,6 +384,8 @@ class Runtime:
         """Stop accepting work, finish in-flight writes, close gateway, web and database."""
         self._stopping.set()
         log.info("runtime stopping")
+        if self._sync_task is not None:  # a pending command sync (a reload just before) has nothing to sync to
+            self._sync_task.cancel()
         if self.bot is None:
             await self.scheduler.shutdown()
         else:
