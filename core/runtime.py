@@ -135,10 +135,6 @@ class Runtime:
         """Guild that app commands are synced to in development (None: global)."""
         return self.options.dev_guild or self.plugins_file.bot.dev_guild
 
-    def commands_digest(self) -> str:
-        """Digest of the app commands the bot would sync now."""
-        return self.bot.commands_digest()
-
     @contextlib.asynccontextmanager
     async def barrier_for_swap(self) -> AsyncIterator[None]:
         """Hold commands and events while a plugin is swapped, then release them in order."""
