@@ -97,8 +97,13 @@ class CoreCommands(commands.Cog, name="omo"):
         assert interaction.guild_id is not None
         if self.runtime.host.loaded(plugin) is None:
             raise app_commands.CheckFailure(f"There is no running plugin named `{plugin}`. See `/plugins list`.")
-        await self.runtime.gate.set_enabled(interaction.guild_id, plugin, enabled, interaction.user.id)
         word = "enabled" if enabled else "disabled"
+        if self.runtime.gate.is_enabled(interaction.guild_id, plugin) == enabled:
+            await interaction.response.send_message(
+                f"**{plugin}** is already {word} in this server; nothing changed.", ephemeral=True
+            )
+            return
+        await self.runtime.gate.set_enabled(interaction.guild_id, plugin, enabled, interaction.user.id)
         await interaction.response.send_message(f"**{plugin}** is now {word} in this server.", ephemeral=True)
 
     @plugins.command(name="enable", description="Switch a plugin on in this server")

@@ -201,7 +201,7 @@ def cmd_db(args: argparse.Namespace, env: Environment) -> int:
 def cmd_plugins(args: argparse.Namespace, env: Environment) -> int:
     from core.control import send
     from core.plugin_host import PluginState
-    from core.plugins_file import load_plugins_file, set_plugin_enabled
+    from core.plugins_file import did_you_mean, load_plugins_file, set_plugin_enabled
     from core.runtime import Runtime
 
     if args.plugins_command == "list":
@@ -221,10 +221,12 @@ def cmd_plugins(args: argparse.Namespace, env: Environment) -> int:
     if args.plugins_command in ("enable", "disable"):
         from core.plugin_host import discover
 
-        if args.plugins_command == "enable" and name not in discover():
+        found = discover()
+        if args.plugins_command == "enable" and name not in found:
             pf = load_plugins_file(env.plugins_file)
             if not (pf.plugins.get(name) and pf.plugins[name].module):
-                _err(f"unknown plugin {name!r}: not in plugins/ and no entry point in group 'omo.plugins'")
+                hint = did_you_mean(name, found)
+                _err(f"unknown plugin {name!r}{hint}: not in plugins/ and no entry point in group 'omo.plugins'")
                 return 2
         set_plugin_enabled(env.plugins_file, name, args.plugins_command == "enable")
         _out(f"{name} {args.plugins_command}d in {env.plugins_file}; a running omo applies it within seconds")

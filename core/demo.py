@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import json
 import os
 import random
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from core.plugins_file import PluginsFileWatcher
 from core.runtime import SHUTDOWN_SECONDS, RunOptions, Runtime
 from core.testing.emulator import Channel, Emulator, Guild, Member, Role, restore_discord_py
 from core.testing.emulator import permissions as perms
+from core.testing.emulator.state import DISCORD_EPOCH_MS, AppCommand, OAuthGrant
 
 log = structlog.get_logger("omo.demo")
 
@@ -144,6 +147,8 @@ def build_world(emu: Emulator, members: int) -> DemoWorld:
         "Admin": emu.create_role(guild, "Admin", perms.ADMINISTRATOR, hoist=True, color=0xE74C3C),
     }
     you = emu.create_member(guild, DEMO_USER, roles=[roles["Admin"], roles["Member"]], global_name="You")
+    emu.oauth.preselect = you.user_id  # the emulator's login page offers "you" first
+    emu.oauth.notes[you.user_id] = "the bot's operator in this demo: log in as this one"
     people = []
     for index, name in enumerate(member_names(max(0, members))):
         granted = [roles["Member"], roles["Moderator"]] if index == 1 else [roles["Member"]]
@@ -168,6 +173,62 @@ async def setup_plugins(runtime: Runtime, world: DemoWorld) -> list[str]:
             failed.append(name)
             log.warning("demo set-up failed", plugin=name, error=f"{type(exc).__name__}: {exc}", exc_info=True)
     return failed
+
+
+# -------------------------------------------------------- a stable world
+WORLD_FILE = "world.json"
+
+
+def world_start(demo_dir: Path) -> int:
+    """Where the demo's ids start (ms since Discord's epoch): read from ``world.json`` in the demo folder,
+    written there on the first run, so every run builds the same guild, channels and users with the same ids
+    (settings and the dashboard login carry over)."""
+    path = demo_dir / WORLD_FILE
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        start = int(json.loads(path.read_text(encoding="utf-8"))["start_ms"])
+        if 0 < start < 1 << 41:
+            return start
+    start = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"start_ms": start}), encoding="utf-8")
+    return start
+
+
+def save_world_state(demo_dir: Path, emu: Emulator) -> None:
+    """Keep what Discord itself would keep beside the world: the OAuth2 tokens (a dashboard session survives a
+    restart) and the registered commands (the bot remembers it synced them)."""
+    path = demo_dir / WORLD_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        state["oauth"] = {
+            kind: {token: dataclasses.asdict(grant) for token, grant in grants.items()}
+            for kind, grants in (("access", emu.world.oauth_access), ("refresh", emu.world.oauth_refresh))
+        }
+        state["commands"] = [dataclasses.asdict(command) for command in emu.world.commands.values()]
+        path.write_text(json.dumps(state), encoding="utf-8")
+        path.chmod(0o600)
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("could not keep the demo's logins and commands", error=str(exc))
+
+
+def restore_world_state(demo_dir: Path, emu: Emulator) -> int:
+    """Put back what :func:`save_world_state` kept; returns how many tokens and commands."""
+    try:
+        saved = json.loads((demo_dir / WORLD_FILE).read_text(encoding="utf-8"))
+        restored = 0
+        oauth = saved.get("oauth") or {}
+        for kind, target in (("access", emu.world.oauth_access), ("refresh", emu.world.oauth_refresh)):
+            for token, grant in (oauth.get(kind) or {}).items():
+                target[str(token)] = OAuthGrant(**grant)
+                restored += 1
+        for data in saved.get("commands") or []:
+            command = AppCommand(**data)
+            emu.world.commands[command.id] = command
+            restored += 1
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("could not restore the demo's logins and commands", error=str(exc))
+        return 0
+    return restored
 
 
 # ------------------------------------------------------------ environment
@@ -390,7 +451,7 @@ def _banner(
         "omo demo is running — nothing here talks to discord.com",
         f'  dashboard  http://127.0.0.1:{runtime.web_port}/   (log in as "{DEMO_USER}" on the emulator\'s '
         "approval page: an Admin of the guild and the bot's operator)",
-        f"  emulator   {emu.base_url}/   (control API: {emu.base_url}/_emulator)",
+        f"  emulator   {emu.base_url}/   (open it to watch the channels live; control API: {emu.base_url}/_emulator)",
         f'  guild      "{GUILD_NAME}": #general, #announcements, #feeds, Lounge (voice); roles Admin, '
         "Moderator, Member",
         f"  plugins    {plugins}",
@@ -448,7 +509,8 @@ async def run_demo(
             installed.append(sig)
 
     _out("starting emulator…")
-    emu = Emulator()
+    demo_dir = env.data_dir / "demo"
+    emu = Emulator(snowflake_start_ms=world_start(demo_dir))
     await emu.start("127.0.0.1", 0)
     simulation: asyncio.Task[None] | None = None
     simulator: Simulator | None = None
@@ -456,6 +518,8 @@ async def run_demo(
     async def bring_up() -> tuple[DemoWorld, Environment]:
         nonlocal runtime
         world = build_world(emu, members)
+        emu.world.snowflakes.thaw()  # the world has its usual ids; messages from now on get today's
+        restore_world_state(demo_dir, emu)
         demo_env = demo_environment(env, emu, world.you.user_id)
         demo_env.data_dir.mkdir(parents=True, exist_ok=True)
         _out(f"using {demo_env.plugins_file} and the demo database; migrating database…")
@@ -515,6 +579,7 @@ async def run_demo(
                 await asyncio.wait_for(runtime.stop(), SHUTDOWN_SECONDS - 2)
             except TimeoutError:
                 log.warning("runtime did not stop in time")
+        save_world_state(demo_dir, emu)
         await emu.stop()
         restore_discord_py()
         for sig in installed:

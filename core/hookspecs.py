@@ -162,3 +162,12 @@ def omo_demo_setup(plugin: PluginContext, demo: Any) -> Awaitable[None] | None:
     emulator as ``demo.emulator``, the guild, its members, channels and roles).
     Errors are logged and the demo goes on without this plugin's set-up.
     """
+
+
+@hookspec(firstresult=True)
+def omo_settings_url(guild_id: int, plugin: str) -> str | None:
+    """*Broadcast, first result wins.* The dashboard page where a guild admin edits
+    ``plugin``'s settings in ``guild_id``, or None. The settings plugin (config)
+    answers for every plugin with a settings model while it is on in that guild;
+    the overview links each plugin card to it.
+    """

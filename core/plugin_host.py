@@ -48,7 +48,7 @@ from core.errors import (
 )
 from core.hooks import HookCaller
 from core.plugin import PluginContext, PluginInfo
-from core.plugins_file import PluginsFile, settings_error_line
+from core.plugins_file import PluginsFile, did_you_mean, settings_error_line
 
 if TYPE_CHECKING:
     from core.bus import Bus
@@ -315,7 +315,7 @@ class PluginHost:
                     "",
                     "plugins.toml",
                     PluginState.FAILED,
-                    f"unknown plugin {name!r}: not in plugins/ "
+                    f"unknown plugin {name!r}{did_you_mean(name, found)}: not in plugins/ "
                     "and no entry point in group 'omo.plugins'; set [plugins.NAME] module = '...'",
                 )
 

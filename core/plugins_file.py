@@ -9,9 +9,10 @@ file in place with tomlkit so the operator's comments survive.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import re
 import tomllib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,23 @@ class PluginsFile(_Strict):
         return [name for name, section in self.plugins.items() if section.enabled]
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` to a mistyped ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _keys_at(table: tuple[str | int, ...]) -> set[str]:
+    """The keys plugins.toml allows in ``table`` (``()`` is the top level)."""
+    sections: dict[tuple[str | int, ...], type[BaseModel]] = {
+        (): PluginsFile,
+        ("bot",): BotSection,
+        ("web",): WebSection,
+    }
+    model = sections.get(table) or (PluginSection if len(table) == 2 and table[0] == "plugins" else None)
+    return set(model.model_fields) if model else set()
+
+
 def _table_path(header: str) -> list[str]:
     return [part.strip().strip('"').strip("'") for part in header.split(".")]
 
@@ -128,7 +146,10 @@ def parse_plugins_file(text: str, path: str = "plugins.toml") -> PluginsFile:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         dotted = ".".join(str(p) for p in loc)
-        message = f"unknown key {dotted!r}" if err["type"] == "extra_forbidden" else f"{dotted}: {err['msg']}"
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {dotted!r}" + did_you_mean(str(loc[-1]), _keys_at(loc[:-1]))
+        else:
+            message = f"{dotted}: {err['msg']}"
         more = len(exc.errors()) - 1
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''})"

@@ -29,6 +29,7 @@ async def guild_guard(plugin: str, guild_id: int) -> Any:
             "plugin disabled",
             f"The {plugin} plugin is switched off in this server. Switch it on from the server overview.",
             title="Plugin switched off",
+            overview_link=f"/guilds/{guild_id}/#plugin-{plugin}",
         )
     g.omo_guild_ok = guild_id
     return None

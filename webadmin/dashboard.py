@@ -146,6 +146,16 @@ async def nav_links(runtime: WebRuntime, guild_id: int, record: PluginRecord) ->
     return [Link(item.label, plugin_path(guild_id, record.name, item.path), record.name) for item in items or []]
 
 
+async def settings_link(runtime: WebRuntime, guild_id: int, plugin: str) -> Link | None:
+    """The ``omo_settings_url`` answer for ``plugin`` in ``guild_id`` as a "Settings" link (None if none)."""
+    try:
+        url = await runtime.host.hooks.first("omo_settings_url", guild_id=guild_id, plugin=plugin)
+    except Exception:
+        log.exception("omo_settings_url failed", plugin=plugin, guild_id=guild_id)
+        return None
+    return Link("Settings", str(url), plugin) if url else None
+
+
 async def guild_nav(runtime: WebRuntime, guild_id: int) -> list[Link]:
     """Navigation for a guild: the nav items of every plugin switched on there."""
     records = [r for r in running_plugins(runtime) if runtime.gate.is_enabled(guild_id, r.name)]
@@ -179,6 +189,9 @@ async def plugin_cards(runtime: WebRuntime, guild_id: int) -> list[PluginCard]:
         if enabled:  # in this task, one after the other: nav items come from memory, and tasks cost more
             status, failed = await guild_status(record, guild_id)
             links = await nav_links(runtime, guild_id, record)
+            settings = await settings_link(runtime, guild_id, record.name)
+            if settings is not None and all(link.url != settings.url for link in links):
+                links.append(settings)
         return PluginCard(
             record.name,
             record.loaded.info.version,

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from pydantic import BaseModel
 from quart import Blueprint, Response, current_app, jsonify
+from quart_schema import document_response
 
 if TYPE_CHECKING:
     from webadmin.runtime_api import WebRuntime
@@ -60,13 +62,53 @@ def make_registry(runtime: WebRuntime) -> tuple[CollectorRegistry, Counter]:
     return registry, requests
 
 
+class HealthOut(BaseModel):
+    """The process answers."""
+
+    ok: bool
+
+
+class DatabaseHealth(BaseModel):
+    """A ``SELECT 1``: its time in milliseconds, or the error's type."""
+
+    ok: bool
+    ms: float | None = None
+    error: str | None = None
+
+
+class ShardHealth(BaseModel):
+    """One gateway shard: connected or not, heartbeat latency in milliseconds (None before the first ACK)."""
+
+    id: int
+    connected: bool
+    latency_ms: float | None
+
+
+class GatewayHealth(BaseModel):
+    """The bot is logged in and ready; its shards."""
+
+    ok: bool
+    shards: list[ShardHealth]
+
+
+class ReadinessOut(BaseModel):
+    """``ok`` when both the database and the gateway are."""
+
+    ok: bool
+    database: DatabaseHealth
+    gateway: GatewayHealth
+
+
 @bp.get("/healthz")
+@document_response(HealthOut)
 async def healthz() -> Any:
     """The process is up."""
     return jsonify({"ok": True})
 
 
 @bp.get("/readyz")
+@document_response(ReadinessOut, 200)
+@document_response(ReadinessOut, 503)
 async def readyz() -> Any:
     """Database and gateway are usable; 503 otherwise."""
     runtime: WebRuntime = current_app.config["OMO_RUNTIME"]

@@ -35,7 +35,7 @@ def omo_state(plugin: ConfigContext) -> ConfigService:
 @hookimpl
 def omo_setup(plugin: ConfigContext) -> None:
     plugin.state.closed = False
-    plugin.register(ConfigHooks(plugin.state))
+    plugin.register(ConfigHooks(plugin.state, plugin.is_enabled))
 
 
 @hookimpl

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from core.plugin import is_guild_admin
 
+from .messages import plain
 from .service import (
     Actor,
     Change,
@@ -126,7 +127,10 @@ class ConfigCog(commands.Cog, name="config"):
             head = "Nothing was changed: " + (
                 "this value was refused." if count == 1 else f"{count} values were refused."
             )
-            await self._reply(interaction, head + "\n" + "\n".join(f"• {e}" for e in exc.errors))
+            lines = [
+                f"• `{e.plugin}.{e.key}`: {plain(e)}" if e.plugin else f"• `{e.key}`: {plain(e)}" for e in exc.errors
+            ]
+            await self._reply(interaction, head + "\n" + "\n".join(lines))
         else:
             await self._reply(interaction, str(exc))
 

@@ -20,6 +20,7 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 from webadmin.public import current_user
 
 from .cog import directory_of
+from .messages import plain
 from .service import (
     Actor,
     Change,
@@ -352,6 +353,23 @@ def make_blueprint(plugin: ConfigContext) -> Blueprint:
         )
         return body, status
 
+    @bp.get("/history")
+    async def history_page(guild_id: int) -> Any:
+        """Every change in this server, newest first, 50 a page (``?before=ENTRY_ID`` pages back)."""
+        before = request.args.get("before", "")
+        start = int(before) if before.isdigit() and len(before) < 20 else None
+        entries = await svc.history(guild_id, limit=HISTORY_PAGE + 1, before=start)
+        more = len(entries) > HISTORY_PAGE
+        entries = entries[:HISTORY_PAGE]
+        return await render_template(
+            "config/history.html",
+            guild_id=guild_id,
+            history=_history_rows(svc, entries, directory(guild_id)),
+            back="history",
+            older=entries[-1].id if more and entries else None,
+            notice="Reverted." if request.args.get("saved") == "reverted" else None,
+        )
+
     @bp.get("/<name>")
     async def plugin_page(guild_id: int, name: str) -> Any:
         saved = request.args.get("saved")
@@ -405,7 +423,10 @@ def make_blueprint(plugin: ConfigContext) -> Blueprint:
                 only_changed=True,
             )
         except SettingsInvalid as exc:
-            return await render_plugin(guild_id, name, entered=entered, errors=exc.by_key(), status=400)
+            errors: dict[str, str] = {}
+            for err in exc.errors:
+                errors.setdefault(err.key, plain(err))
+            return await render_plugin(guild_id, name, entered=entered, errors=errors, status=400)
         return redirect(f"/guilds/{guild_id}/config/{name}?saved={'1' if changes else '0'}", 303)
 
     @bp.post("/history/<int:entry_id>/revert")
@@ -506,6 +527,12 @@ def make_blueprint(plugin: ConfigContext) -> Blueprint:
     return bp
 
 
+#: History rows on the server-wide history page.
+HISTORY_PAGE = 50
+#: Longer old/new values are cut in the history tables.
+HISTORY_VALUE_CHARS = 60
+
+
 def _history_rows(svc: ConfigService, entries: list[Any], directory: Directory | None) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
@@ -516,6 +543,8 @@ def _history_rows(svc: ConfigService, entries: list[Any], directory: Directory |
 
         def show(value: Any, overridden: bool, spec: FieldSpec | None = spec) -> str:
             text = format_value(spec, value, directory) if spec is not None else str(value)
+            if len(text) > HISTORY_VALUE_CHARS:  # the page shows the gist; /config show has the whole value
+                text = text[: HISTORY_VALUE_CHARS - 1].rstrip() + "…"
             return text if overridden else f"{text} (default)"
 
         rows.append(

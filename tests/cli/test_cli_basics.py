@@ -179,3 +179,18 @@ async def test_plugins_reload_without_a_running_process_exits_1(omo: Omo) -> Non
     assert result.code == 1
     assert "no running omo process" in result.err
     assert "Traceback" not in result.err
+
+
+async def test_check_and_plugins_enable_suggest_the_name_meant(omo: Omo) -> None:
+    omo.write_plugins("[bot]\nguild_defualt = true\n")
+    key = await omo("check", DISCORD_TOKEN=FAKE_TOKEN)
+    omo.write_plugins("[plugins.echo]\nmodule = 'tests.sample_plugins.echo'\nguild_defualt = false\n")
+    plugin_key = await omo("check", DISCORD_TOKEN=FAKE_TOKEN)
+    omo.write_plugins("[plugins.confg]\nenabled = true\n")
+    plugin = await omo("check", DISCORD_TOKEN=FAKE_TOKEN)
+    enable = await omo("plugins", "enable", "confg")
+
+    assert "unknown key 'bot.guild_defualt'" in key.out and "did you mean" not in key.out  # nothing close in [bot]
+    assert "unknown key 'plugins.echo.guild_defualt'; did you mean 'guild_default'?" in plugin_key.out
+    assert "✗ plugin confg: unknown plugin 'confg'; did you mean 'config'?" in plugin.out
+    assert "unknown plugin 'confg'; did you mean 'config'?" in enable.err

@@ -9,10 +9,31 @@ import socket
 from typing import Any
 
 import aiohttp
+import httpx
 
 from core.testing.emulator import Emulator
 from core.testing.pytest_plugin import eventually
 from tests.cli.conftest import ECHO_TOML, Omo, free_port
+
+
+async def _demo_until_banner(omo: Omo, *args: str) -> tuple[asyncio.subprocess.Process, str, str]:
+    """Start ``omo demo ARGS --quiet`` and read its banner: (process, emulator URL, banner text). The caller
+    stops the process (see :func:`_stop`)."""
+    proc = await omo.start("demo", *args, "--quiet")
+    assert proc.stdout is not None
+    seen = ""
+    try:
+        while "Ctrl-C to stop." not in seen:
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert raw, "omo demo ended before its banner:\n" + seen
+            seen += raw.decode()
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    emulator_url = re.search(r"emulator\s+(http://127\.0\.0\.1:\d+)/", seen)
+    assert emulator_url, seen
+    return proc, emulator_url[1], seen
 
 
 async def test_plugins_reload_reaches_a_running_omo_which_stops_cleanly_on_sigterm(
@@ -109,17 +130,9 @@ async def test_demo_run_again_registers_commands_and_stops_cleanly_on_ctrl_c(omo
     first = await omo("demo", "--port", str(free_port()), "--members", "2", "--quiet", "--seconds", "0")
     assert first.code == 0, first.err[-2000:]
 
-    proc = await omo.start("demo", "--port", str(free_port()), "--members", "2", "--quiet")
-    assert proc.stdout is not None
-    seen = ""
+    proc, emulator_url, seen = await _demo_until_banner(omo, "--port", str(free_port()), "--members", "2")
     try:
-        while "Ctrl-C to stop." not in seen:
-            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
-            assert raw, "omo demo ended before its banner:\n" + seen
-            seen += raw.decode()
-        emulator_url = re.search(r"emulator\s+(http://127\.0\.0\.1:\d+)/", seen)
-        assert emulator_url, seen
-        async with aiohttp.ClientSession() as http, http.get(f"{emulator_url[1]}/_emulator/snapshot") as resp:
+        async with aiohttp.ClientSession() as http, http.get(f"{emulator_url}/_emulator/snapshot") as resp:
             commands = {c["name"] for c in (await resp.json())["commands"]}
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), 10)
@@ -137,15 +150,10 @@ async def test_demo_run_again_registers_commands_and_stops_cleanly_on_ctrl_c(omo
 
 async def test_demo_rereads_plugins_toml_on_sighup_and_leaves_no_control_socket(omo: Omo) -> None:
     omo.write_plugins(ECHO_TOML)
-    proc = await omo.start("demo", "--port", str(free_port()), "--members", "0", "--quiet")
+    proc, _url, _banner = await _demo_until_banner(omo, "--port", str(free_port()), "--members", "0")
     assert proc.stdout is not None
     socket_path = omo.data_dir / "demo" / "control.sock"
-    seen = ""
     try:
-        while "Ctrl-C to stop." not in seen:
-            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
-            assert raw, "omo demo ended before its banner:\n" + seen
-            seen += raw.decode()
         assert socket_path.is_socket()
 
         proc.send_signal(signal.SIGHUP)
@@ -165,3 +173,44 @@ async def test_demo_rereads_plugins_toml_on_sighup_and_leaves_no_control_socket(
     assert proc.returncode == 0, err.decode()[-2000:]
     assert out.decode().splitlines()[-1] == "stopped"
     assert not socket_path.exists()
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 15)
+
+
+async def _guild_ids(http: httpx.AsyncClient, emulator_url: str) -> list[str]:
+    feed = (await http.get(f"{emulator_url}/_live/feed")).json()
+    return [g["id"] for g in feed["guilds"]]
+
+
+async def test_the_demo_keeps_its_server_and_your_login_across_runs(omo: Omo) -> None:
+    port = free_port()
+    proc, emulator_url, _banner = await _demo_until_banner(omo, "--port", str(port), "--members", "0")
+    dashboard = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            first_ids = await _guild_ids(http, emulator_url)
+            authorize = (await dashboard.get("/auth/login")).headers["location"]
+            page = (await http.get(authorize)).text
+            form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+            form["user_id"] = re.findall(r'value="(\d+)" checked', page)[0]  # the pre-selected demo admin
+            approved = await http.post(f"{emulator_url}/oauth2/authorize", data={**form, "action": "approve"})
+            callback = approved.headers["location"].split(f":{port}", 1)[1]
+            assert (await dashboard.get(callback)).status_code in (302, 303)
+            before = await dashboard.get("/guilds")
+        await _stop(proc)
+
+        proc, emulator_url, _banner = await _demo_until_banner(omo, "--port", str(port), "--members", "0")
+        async with httpx.AsyncClient(timeout=10) as http:
+            second_ids = await _guild_ids(http, emulator_url)
+        after = await dashboard.get("/guilds")  # the same cookie, a new process and a new emulator
+    finally:
+        await dashboard.aclose()
+        await _stop(proc)
+
+    assert first_ids == second_ids
+    assert before.status_code == after.status_code == 200
+    assert "omo demo" in before.text and "omo demo" in after.text

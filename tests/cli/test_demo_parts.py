@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from core.demo import (
@@ -18,7 +19,10 @@ from core.demo import (
     demo_plugins_file,
     describe_database,
     omo_command,
+    restore_world_state,
+    save_world_state,
     setup_plugins,
+    world_start,
 )
 from core.environment import Environment
 from core.plugin_host import discover
@@ -156,3 +160,76 @@ def test_reload_hint_names_the_omo_beside_this_python(monkeypatch: Any, tmp_path
     monkeypatch.chdir(tmp_path)
 
     assert omo_command() == ".venv/bin/omo"
+
+
+@pytest.mark.browser
+async def test_demo_login_preselects_you_and_lands_on_the_demo_server(
+    emulator: Emulator, runtime: Any, browser: Any
+) -> None:
+    world = build_world(emulator, members=2)
+    await eventually(lambda: runtime.bot.get_guild(world.guild.id) is not None, what="the bot in the demo guild")
+    context = await browser.new_context(viewport={"width": 390, "height": 800})
+    page = await context.new_page()
+    try:
+        await page.goto(f"{runtime.web_url}/auth/login")
+        await page.get_by_role("button", name="Authorize").wait_for()
+        checked = await page.locator("input[name=user_id]:checked").get_attribute("value")
+        you = page.locator("label.who", has=page.locator(f"input[value='{world.you.user_id}']"))
+        described = await you.inner_text()
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+        await page.get_by_role("button", name="Authorize").click()
+        await page.wait_for_url(f"{runtime.web_url}/**")
+        landed = await page.locator("main").inner_text()
+    finally:
+        await context.close()
+
+    assert checked == str(world.you.user_id)
+    assert "Administrator in omo demo" in described and "operator" in described
+    assert overflow <= 0
+    assert "none of your servers" not in landed and "omo demo" in landed
+
+
+def test_the_demo_world_keeps_its_ids_across_runs(tmp_path: Path) -> None:
+    first_emu = Emulator(snowflake_start_ms=world_start(tmp_path))
+    first = build_world(first_emu, members=3)
+    second_emu = Emulator(snowflake_start_ms=world_start(tmp_path))
+    second = build_world(second_emu, members=5)
+    second_emu.world.snowflakes.thaw()
+    later = second_emu.create_user("newcomer")
+
+    assert first_emu.application_id == second_emu.application_id
+    assert (first.guild.id, first.you.user_id) == (second.guild.id, second.you.user_id)
+    assert [c.id for c in first.text_channels] == [c.id for c in second.text_channels]
+    assert {n: r.id for n, r in first.roles.items()} == {n: r.id for n, r in second.roles.items()}
+    assert later.id > max(m.user_id for m in second.members)
+
+
+async def test_a_dashboard_login_token_survives_a_demo_restart(tmp_path: Path) -> None:
+    redirect = "http://127.0.0.1:8787/auth/callback"
+    async with Emulator(snowflake_start_ms=world_start(tmp_path)) as first_emu:
+        you = build_world(first_emu, members=1).you
+        code = first_emu.approve_oauth(you, first_emu.application_id, redirect, "identify guilds").split("code=")[1]
+        async with aiohttp.ClientSession() as http:
+            form = {
+                "client_id": str(first_emu.application_id),
+                "client_secret": first_emu.client_secret,
+                "grant_type": "authorization_code",
+                "code": code.split("&")[0],
+                "redirect_uri": redirect,
+            }
+            async with http.post(f"{first_emu.api_url}/oauth2/token", data=form) as resp:
+                token = (await resp.json())["access_token"]
+        save_world_state(tmp_path, first_emu)
+
+    async with Emulator(snowflake_start_ms=world_start(tmp_path)) as second_emu:
+        build_world(second_emu, members=1)
+        restored = restore_world_state(tmp_path, second_emu)
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"{second_emu.api_url}/users/@me", headers=headers) as resp:
+                me = (resp.status, (await resp.json()).get("id"))
+
+    assert restored >= 1
+    assert me == (200, str(you.user_id))
+    assert oct((tmp_path / "world.json").stat().st_mode & 0o777) == "0o600"

@@ -60,7 +60,7 @@ async def test_new_plugin_creates_a_plugin_that_lints_and_passes_its_own_tests(o
         sys.executable, "-m", "pytest", str(package / "tests"), "-q", "-p", "no:cacheprovider", cwd=REPO, env=env
     )
     assert test_code == 0, report
-    assert "3 passed" in report
+    assert "4 passed" in report
 
 
 @pytest.mark.parametrize(

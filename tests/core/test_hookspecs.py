@@ -20,6 +20,7 @@ from core.plugin_host import call_plugin_hook
 from core.testing.pytest_plugin import eventually
 from tests.core.conftest import PluginWriter, section
 from tests.sample_plugins import allhooks, allhooks_async
+from webadmin import dashboard
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 SPECS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("omo_"))
@@ -72,6 +73,7 @@ async def test_every_hook_sync_and_async_is_called_and_awaited_by_the_runtime(
     sync, asyn = runtime.host.loaded("allhooks"), runtime.host.loaded("allhooks_async")
     world = build_world(emulator, members=1)
     failed = await setup_plugins(runtime, world)
+    cards = {card.name: [link.label for link in card.links] for card in await dashboard.plugin_cards(runtime, guild.id)}
     routes = set(runtime.app.view_functions)
     nav = [await call_plugin_hook(p.module, "omo_nav_items", plugin=p.context, guild_id=guild.id) for p in (sync, asyn)]
     status = [
@@ -98,6 +100,7 @@ async def test_every_hook_sync_and_async_is_called_and_awaited_by_the_runtime(
     assert [n[0].label for n in nav] == ["All", "Async"] and status == ["all fine", "async fine"]
     assert (by_sync.level, by_async.level, fallback.level) == (9, 8, 3)
     assert awarded == [11, 12, None]
+    assert cards == {"allhooks": ["All"], "allhooks_async": ["Async", "Settings"]}  # no link twice
     assert failed == []
     for module in (allhooks, allhooks_async):
         assert ("omo_plugin_toggled", (guild.id, "allhooks", False, 5)) in module.CALLS

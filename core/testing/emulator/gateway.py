@@ -39,6 +39,13 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
+#: Seconds between a client's heartbeat and its ACK: a network round trip. discord.py's keep-alive
+#: thread notes the time of a heartbeat only once the event loop has sent it; an ACK handled before
+#: that (an instant loopback answer while the thread waits for the interpreter lock) is measured
+#: against the previous heartbeat, i.e. a whole interval ("Can't keep up, shard ID 0 websocket is
+#: 41.3s behind" and a latency of 41,334 ms). Discord is never that fast, so neither is the emulator.
+HEARTBEAT_ACK_DELAY = 0.04
+
 CLOSE_UNKNOWN_ERROR = 4000
 CLOSE_UNKNOWN_OPCODE = 4001
 CLOSE_DECODE_ERROR = 4002
@@ -189,11 +196,13 @@ class Gateway:
         world: World,
         *,
         heartbeat_interval_ms: int = 41250,
+        heartbeat_ack_delay: float = HEARTBEAT_ACK_DELAY,
         replay_size: int = 100_000,
         allowed_intents: int = payloads.ALL_INTENTS,
     ) -> None:
         self.world = world
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.heartbeat_ack_delay = heartbeat_ack_delay
         self.replay_size = replay_size
         self.allowed_intents = allowed_intents
         self.sessions: dict[str, GatewaySession] = {}
@@ -368,7 +377,8 @@ class Gateway:
                         await conn.close(CLOSE_RATE_LIMITED)
                         break
                 if op == OP_HEARTBEAT:
-                    conn.send('{"op":11,"d":null}')
+                    # answered after a network round trip, as Discord does: see HEARTBEAT_ACK_DELAY
+                    asyncio.get_running_loop().call_later(self.heartbeat_ack_delay, conn.send, '{"op":11,"d":null}')
                 elif op == OP_IDENTIFY:
                     if session is not None:
                         await conn.close(CLOSE_ALREADY_AUTHENTICATED)

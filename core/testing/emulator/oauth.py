@@ -11,6 +11,8 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
+from . import permissions as perms
+from .live import page
 from .rest import json_response
 from .state import OAuthGrant
 
@@ -56,6 +58,32 @@ class OAuthServer:
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self.world = emu.world
+        #: The user the authorize page selects (``omo demo``: its admin); None selects the first listed.
+        self.preselect: int | None = None
+        #: A few words about a user on the authorize page, after what the emulator knows (e.g. "operator").
+        self.notes: dict[int, str] = {}
+
+    def describe(self, user_id: int) -> str:
+        """Who ``user_id`` is, for the authorize page: their standing in each guild, then any note."""
+        parts = []
+        for guild in sorted(self.world.guilds.values(), key=lambda g: g.id):
+            if user_id not in guild.members:
+                continue
+            granted = guild.permissions_of(user_id)
+            if guild.owner_id == user_id:
+                standing = "owner"
+            elif granted & perms.ADMINISTRATOR:
+                standing = "Administrator"
+            elif granted & perms.MANAGE_GUILD:
+                standing = "Manage Server"
+            else:
+                standing = "member"
+            parts.append(f"{standing} in {guild.name}")
+        if user_id == self.world.owner.id:
+            parts.append("owner of the bot's application")
+        if user_id in self.notes:
+            parts.append(self.notes[user_id])
+        return "; ".join(parts) or "in no server"
 
     def routes(self) -> list[tuple[str, str, object]]:
         """Routes outside the API prefix (the browser-facing authorize page)."""
@@ -117,25 +145,29 @@ class OAuthServer:
                 status=400, text=f"OAuth2 error: {exc.error}: {exc.description}", content_type="text/plain"
             )
         people = [u for u in self.world.users.values() if not u.bot and u.id not in self.world.webhooks]
+        chosen = self.preselect if any(u.id == self.preselect for u in people) else (people[0].id if people else None)
+        people.sort(key=lambda u: u.id != chosen)  # the selected user first
         options = "\n".join(
-            f'<label><input type="radio" name="user_id" value="{u.id}"{" checked" if i == 0 else ""}> '
-            f"{html.escape(u.global_name or u.username)} <small>({u.id})</small></label><br>"
-            for i, u in enumerate(people)
+            f'<label class="who"><input type="radio" name="user_id" value="{u.id}"'
+            f"{' checked' if u.id == chosen else ''}><span><strong>{html.escape(u.global_name or u.username)}"
+            f" <small>@{html.escape(u.username)}</small></strong>"
+            f'<span class="muted">{html.escape(self.describe(u.id))}</span></span></label>'
+            for u in people
         )
         hidden = "".join(
             f'<input type="hidden" name="{k}" value="{html.escape(q.get(k, ""), quote=True)}">'
             for k in ("client_id", "redirect_uri", "response_type", "scope", "state")
         )
-        page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Authorize {html.escape(self.world.bot.username)}</title></head>
-<body><h1>{html.escape(self.world.bot.username)} wants to access your account</h1>
-<p>Scopes: <code>{html.escape(q.get("scope", ""))}</code></p>
+        bot = html.escape(self.world.bot.username)
+        body = f"""<section class="panel"><h1>{bot} wants to access your account</h1>
+<p class="muted">This is the Discord emulator's stand-in for Discord's approval page: pick who you are.
+Asked for: <code>{html.escape(q.get("scope", ""))}</code>.</p>
 <form method="post" action="/oauth2/authorize">{hidden}
-<fieldset><legend>Sign in as</legend>{options}</fieldset>
-<button type="submit" name="action" value="approve">Authorize</button>
-<button type="submit" name="action" value="cancel">Cancel</button>
-</form></body></html>"""
-        return web.Response(text=page, content_type="text/html")
+<fieldset><legend class="muted">Sign in as</legend>{options}</fieldset>
+<div class="actions"><button class="btn" type="submit" name="action" value="approve">Authorize</button>
+<button class="btn btn-ghost" type="submit" name="action" value="cancel">Cancel</button></div>
+</form></section>"""
+        return page(f"Authorize {self.world.bot.username}", body)
 
     async def authorize_post(self, request: web.Request) -> web.Response:
         """POST /oauth2/authorize: approve (redirect with ``code``) or cancel (``error=access_denied``)."""

@@ -19,7 +19,8 @@ from .cdn import CDN
 from .control import ControlAPI, control_routes
 from .errors import DiscordAPIError
 from .events import Events
-from .gateway import Gateway
+from .gateway import HEARTBEAT_ACK_DELAY, Gateway
+from .live import LiveView
 from .oauth import OAuthServer
 from .rest import API_PREFIXES, RestAPI, json_response
 from .state import Interaction, World
@@ -151,11 +152,14 @@ class Emulator(ControlAPI):
             point_discord_py_at(emu.base_url)
             ...
 
-    ``heartbeat_interval_ms`` is what HELLO announces (Discord: 41250). ``interaction_ack_timeout``
+    ``heartbeat_interval_ms`` is what HELLO announces (Discord: 41250); ``heartbeat_ack_delay`` is the
+    simulated round trip before a heartbeat's ACK (see ``gateway.HEARTBEAT_ACK_DELAY``). ``interaction_ack_timeout``
     is how long the bot has to answer an interaction (Discord: 3 s; ``None`` disables the check).
     ``recommended_shards`` is what ``/gateway/bot`` tells AutoShardedClient. ``rate_limit`` is the
     per-bucket limit reported in the rate-limit headers over a ``rate_limit_window`` of seconds;
-    with ``enforce_rate_limits`` exceeding it answers 429 like Discord.
+    with ``enforce_rate_limits`` exceeding it answers 429 like Discord. ``snowflake_start_ms`` makes ids
+    repeatable: built in the same order, the world gets the same ids on every run until
+    ``world.snowflakes.thaw()`` (``omo demo`` keeps its guild this way).
     """
 
     def __init__(
@@ -163,19 +167,27 @@ class Emulator(ControlAPI):
         *,
         bot_name: str = "omo-test-bot",
         heartbeat_interval_ms: int = 41250,
+        heartbeat_ack_delay: float = HEARTBEAT_ACK_DELAY,
         interaction_ack_timeout: float | None = 3.0,
         recommended_shards: int = 1,
         allowed_intents: int = payloads.ALL_INTENTS,
         rate_limit: int = 50,
         rate_limit_window: float = 1.0,
         enforce_rate_limits: bool = False,
+        snowflake_start_ms: int | None = None,
     ) -> None:
-        self.world = World(bot_name=bot_name)
-        self.gateway = Gateway(self.world, heartbeat_interval_ms=heartbeat_interval_ms, allowed_intents=allowed_intents)
+        self.world = World(bot_name=bot_name, snowflake_start_ms=snowflake_start_ms)
+        self.gateway = Gateway(
+            self.world,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            heartbeat_ack_delay=heartbeat_ack_delay,
+            allowed_intents=allowed_intents,
+        )
         self.gateway.on_bot_voice_state = self._bot_voice_state
         self.events = Events(self.world, self.gateway)
         self.rest = RestAPI(self)
         self.oauth = OAuthServer(self)
+        self.live = LiveView(self)
         self.cdn = CDN(self)
         self.interaction_ack_timeout = interaction_ack_timeout
         self.recommended_shards = recommended_shards
@@ -244,7 +256,8 @@ class Emulator(ControlAPI):
         for _method, path, handler in self.cdn.routes():
             app.router.add_get(path, handler)  # GET and HEAD
         app.router.add_get("/gateway", self.gateway.handle)
-        app.router.add_get("/", self.gateway.handle)
+        for _method, path, handler in self.live.routes():
+            app.router.add_get(path, handler)  # "/" is the gateway for a websocket upgrade, else the live page
         for method, path, handler in control_routes(self):
             app.router.add_route(method, "/_emulator" + path, handler)
         return app

@@ -49,12 +49,26 @@ class SnowflakeGenerator:
         self._process = process & 0x1F
         self._last_ms = 0
         self._increment = 0
+        self._frozen = False
         self._lock = threading.Lock()
+
+    def replay_from(self, ms: int) -> None:
+        """Make the same ids as a generator started at ``ms`` (milliseconds since Discord's epoch), ignoring
+        the clock until :meth:`thaw`: the same calls in the same order give the same ids on every run."""
+        with self._lock:
+            self._frozen = True
+            self._last_ms = ms
+            self._increment = -1
+
+    def thaw(self) -> None:
+        """Back to the clock (ids stay greater than every one made before)."""
+        with self._lock:
+            self._frozen = False
 
     def next(self) -> int:
         """A new snowflake, strictly greater than every one made before by this generator."""
         with self._lock:
-            ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+            ms = self._last_ms if self._frozen else int(time.time() * 1000) - DISCORD_EPOCH_MS
             if ms <= self._last_ms:
                 ms = self._last_ms
                 self._increment += 1
@@ -380,8 +394,10 @@ class OAuthGrant:
 class World:
     """Everything the emulator knows. One instance per ``Emulator``."""
 
-    def __init__(self, *, bot_name: str = "omo-test-bot") -> None:
+    def __init__(self, *, bot_name: str = "omo-test-bot", snowflake_start_ms: int | None = None) -> None:
         self.snowflakes = SnowflakeGenerator()
+        if snowflake_start_ms is not None:  # the same world, with the same ids, on every run (omo demo)
+            self.snowflakes.replay_from(snowflake_start_ms)
         self.users: dict[int, User] = {}
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}

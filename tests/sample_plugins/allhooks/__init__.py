@@ -110,3 +110,9 @@ def omo_award_points(guild_id: int, user_id: int, points: int, reason: str, sour
 @hookimpl
 def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
     CALLS.append(("omo_demo_setup", demo.guild.id))
+
+
+@hookimpl
+def omo_settings_url(guild_id: int, plugin: str) -> str | None:
+    CALLS.append(("omo_settings_url", (guild_id, plugin)))
+    return f"/guilds/{guild_id}/allhooks/" if plugin == "allhooks" else None

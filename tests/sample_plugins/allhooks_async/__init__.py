@@ -108,3 +108,9 @@ async def omo_award_points(
 @hookimpl
 async def omo_demo_setup(plugin: PluginContext, demo: Any) -> None:
     CALLS.append(("omo_demo_setup", demo.guild.id))
+
+
+@hookimpl
+async def omo_settings_url(guild_id: int, plugin: str) -> str | None:
+    CALLS.append(("omo_settings_url", (guild_id, plugin)))
+    return f"/guilds/{guild_id}/allhooks_async/settings" if plugin == "allhooks_async" else None
