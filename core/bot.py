@@ -21,6 +21,8 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from core import interaction_answers
+
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
@@ -99,12 +101,19 @@ class OmoTree(app_commands.CommandTree["OmoBot"]):
         if not self.client.accepting:  # stopping: refuse, as a closed gateway would
             return False
         current = asyncio.current_task()
+        if interaction.type is discord.InteractionType.application_command:
+            # answers survive refused callbacks and slow commands (see core.interaction_answers)
+            response = interaction_answers.install(interaction)
+            if current is not None:
+                current.add_done_callback(lambda _task: response.stop_timer())
         if current is not None:  # the tree's invoker task: stop() waits for it like for event handlers
             self.client.track(current)
         await runtime.host.barrier.wait()
         if interaction.type not in (discord.InteractionType.application_command, discord.InteractionType.autocomplete):
             return True
         command = self._lookup(interaction)
+        if isinstance(interaction.response, interaction_answers.ResilientResponse):
+            interaction.response.auto_defer_ephemeral = not interaction_answers.answer_is_public(command)
         plugin = self.owner_of(command)
         structlog.contextvars.bind_contextvars(
             interaction_id=interaction.id,
@@ -210,7 +219,7 @@ class OmoBot(commands.AutoShardedBot):
     ) -> Callable[..., Coroutine[Any, Any, None]]:
         async def run(*args: Any, **kwargs: Any) -> None:
             with structlog.contextvars.bound_contextvars(
-                plugin=plugin, event=event, guild_id=guild_id if isinstance(guild_id, int) else None
+                plugin=plugin, discord_event=event, guild_id=guild_id if isinstance(guild_id, int) else None
             ):
                 try:
                     await func(*args, **kwargs)
@@ -250,22 +259,31 @@ class OmoBot(commands.AutoShardedBot):
             self.dispatch(event_name, *args, **kwargs)
 
     async def on_command_error(self, ctx: commands.Context[Any], error: commands.CommandError, /) -> None:  # type: ignore[override]
-        """Prefix commands: a clear reply for user errors, a log line for bugs."""
+        """Prefix commands: a clear reply for user errors, a log line for bugs (and one if the reply fails)."""
         if isinstance(error, commands.CommandNotFound):
             return
         if isinstance(error, commands.UserInputError | commands.CheckFailure):
-            await ctx.reply(str(error), mention_author=False)
-            return
-        log.error(
-            "prefix command failed",
-            command=ctx.command and ctx.command.qualified_name,
-            exc_info=getattr(error, "original", error),
-        )
-        await ctx.reply("Something went wrong running this command. It was logged.", mention_author=False)
+            message = str(error)
+        else:
+            log.error(
+                "prefix command failed",
+                command=ctx.command and ctx.command.qualified_name,
+                exc_info=getattr(error, "original", error),
+            )
+            message = "Something went wrong running this command. It was logged."
+        try:
+            await ctx.reply(message, mention_author=False)
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not report command error",
+                command=ctx.command and ctx.command.qualified_name,
+                status=exc.status,
+                reason=exc.text or str(exc),
+            )
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Any other unhandled error: log it with context, keep running."""
-        log.exception("event handler failed", event=event_method)
+        log.exception("event handler failed", discord_event=event_method)
 
     # --------------------------------------------------------------- commands
     def commands_payload(self) -> list[dict[str, Any]]:

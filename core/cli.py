@@ -120,6 +120,8 @@ def cmd_check(args: argparse.Namespace, env: Environment) -> int:
     try:
         pf = load_plugins_file(env.plugins_file)
         _out(f"✓ {env.plugins_file}: valid")
+        if warning := pf.nothing_enabled():
+            _out(f"! {warning}")
     except ConfigError as exc:
         _out(f"✗ {exc}")
         return 2

@@ -1,15 +1,21 @@
 """structlog set-up: JSON lines in production, a readable console in development.
 
-Every log line passes through :func:`redact_secrets`, so a bot token, client
-secret, cookie or bearer token never reaches the output even when a caller
-passes one by mistake.
+Tracebacks carry no local variables (a frame of discord.py's HTTP client holds the request headers,
+``Authorization: Bot <token>`` included) unless ``OMO_LOG_LOCALS=1`` asks for them while debugging.
+Redaction runs last: secret-named keys are blanked in the event (exception dicts included), then the
+rendered line itself is scrubbed of every known secret and token-shaped string, so a bot token, client
+secret, cookie or bearer token never reaches the output, not even through a formatted traceback, a
+stdlib logger or asyncio's "Task exception was never retrieved".
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
@@ -44,6 +50,15 @@ def scrub(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
 
 
+def scrub_rendered(text: str) -> str:
+    """:func:`scrub` for a rendered line, which may hold a secret in its JSON-escaped form too."""
+    for secret in _known_secrets:
+        escaped = json.dumps(secret)[1:-1]
+        if escaped != secret and escaped in text:
+            text = text.replace(escaped, REDACTED)
+    return scrub(text)
+
+
 def _scrub_value(key: str, value: Any) -> Any:
     if (
         isinstance(key, str)
@@ -57,14 +72,34 @@ def _scrub_value(key: str, value: Any) -> Any:
         return scrub(value)
     if isinstance(value, dict):
         return {k: _scrub_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_value("", item) for item in value]
     return value
 
 
 def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: blank secret-named keys and token-shaped values."""
+    """structlog processor: blank secret-named keys and token-shaped values (in nested dicts and lists too)."""
     for key in list(event_dict):
         event_dict[key] = _scrub_value(key, event_dict[key])
     return event_dict
+
+
+def redact_rendered(_logger: Any, _method: str, rendered: str) -> str:
+    """structlog processor after the renderer: scrub the finished line (see :func:`scrub_rendered`)."""
+    return scrub_rendered(rendered)
+
+
+def locals_wanted() -> bool:
+    """Whether tracebacks show local variables: only with ``OMO_LOG_LOCALS=1`` (a debugging switch)."""
+    return os.environ.get("OMO_LOG_LOCALS", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _text_traceback(show_locals: bool) -> Any:
+    def render(exc_info: Any) -> str:
+        exc_type, exc, tb = exc_info
+        return "".join(traceback.TracebackException(exc_type, exc, tb, capture_locals=show_locals).format()).rstrip()
+
+    return render
 
 
 def _shared_processors() -> list[Any]:
@@ -75,23 +110,39 @@ def _shared_processors() -> list[Any]:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.PositionalArgumentsFormatter(),
         structlog.processors.StackInfoRenderer(),
-        redact_secrets,
     ]
 
 
-def configure_logging(fmt: LogFormat | None = None, level: str | int = "INFO") -> None:
+def _final_processors(fmt: LogFormat, show_locals: bool) -> list[Any]:
+    """Exception rendering (locals only when asked), redaction of the event, the renderer, redaction of the line."""
+    if fmt == "json":
+        exceptions = structlog.tracebacks.ExceptionDictTransformer(show_locals=show_locals)
+        renderer: Any = structlog.processors.JSONRenderer()
+    else:
+        exceptions = _text_traceback(show_locals)
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+    return [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        structlog.processors.ExceptionRenderer(exceptions),
+        redact_secrets,
+        renderer,
+        redact_rendered,
+    ]
+
+
+def configure_logging(
+    fmt: LogFormat | None = None, level: str | int = "INFO", *, show_locals: bool | None = None
+) -> None:
     """Route structlog and the standard library (discord.py, tortoise, hypercorn) to one output.
 
-    ``fmt`` defaults to ``console`` on a terminal and ``json`` otherwise.
+    ``fmt`` defaults to ``console`` on a terminal and ``json`` otherwise; ``show_locals`` (tracebacks with
+    local variables, still redacted) defaults to :func:`locals_wanted`.
     """
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
-    renderer: Any
-    if fmt == "json":
-        renderer = structlog.processors.JSONRenderer()
-        final: list[Any] = [structlog.processors.dict_tracebacks, renderer]
-    else:
-        final = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+    final = _final_processors(fmt, locals_wanted() if show_locals is None else show_locals)
     shared = _shared_processors()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -101,7 +152,7 @@ def configure_logging(fmt: LogFormat | None = None, level: str | int = "INFO") -
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+        processors=final,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

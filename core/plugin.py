@@ -21,6 +21,8 @@ from typing_extensions import TypeVar
 
 from core.db import is_transient, retrying
 from core.errors import DatabaseError, OmoError
+from core.json_limits import JSONTooDeep, loads_bounded
+from core.plugins_file import PLUGIN_NAME
 from core.scheduler import NO_GUILD, daily_expression, zone_named
 
 if TYPE_CHECKING:
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 __all__ = [
+    "PLUGIN_NAME",
     "DatabaseError",
+    "JSONTooDeep",
     "NavItem",
     "OmoError",
     "PluginContext",
@@ -41,6 +45,7 @@ __all__ = [
     "hookspec",
     "is_guild_admin",
     "is_transient",
+    "loads_bounded",
     "retrying",
 ]
 

@@ -397,7 +397,10 @@ class PluginHost:
         record.state = PluginState.FAILED
         record.error = str(exc)
         record.loaded = None
-        log.error("plugin failed", plugin=record.name, error=str(exc), exc_info=exc.__cause__ or exc)
+        if isinstance(exc, ConfigError):  # the operator's mistake: the reason is the whole story, no traceback
+            log.error("plugin failed", plugin=record.name, error=str(exc))
+        else:
+            log.error("plugin failed", plugin=record.name, error=str(exc), exc_info=exc.__cause__ or exc)
 
     # ----------------------------------------------------------------- start
     def _lock(self, name: str) -> asyncio.Lock:

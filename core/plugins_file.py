@@ -79,6 +79,15 @@ class PluginsFile(_Strict):
         """Names of plugins the operator wants running, in file order."""
         return [name for name, section in self.plugins.items() if section.enabled]
 
+    def nothing_enabled(self) -> str | None:
+        """A warning when no plugin is enabled (an empty plugins.toml is valid and means exactly that)."""
+        if self.enabled_plugins():
+            return None
+        return (
+            "no plugin is enabled in plugins.toml, so every plugin is off (an empty file is valid and disables "
+            "them all): add a [plugins.NAME] table with enabled = true for each plugin to run"
+        )
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``choices`` to a mistyped ``word``, else ``""``."""

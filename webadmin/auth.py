@@ -14,6 +14,7 @@ access and refresh tokens stay in the database and never reach the browser or a 
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,8 @@ VERIFIED_COOKIE_SECONDS = 60.0
 #: Session and token rows are cached in-process this long (logout and revoke clear them at once, here and
 #: through the bus in the other processes).
 ROW_CACHE_SECONDS = 5.0
+#: A bearer token verified by this process has a rate-limit bucket of its own for this long.
+VERIFIED_TOKEN_SECONDS = 600.0
 #: Bus topic: drop a cached session or token row (``{"key": "s:<id>" | "t:<hash>"}``).
 FORGET_TOPIC = "web.forget"
 
@@ -149,6 +152,7 @@ def init_auth(app: Quart) -> None:
     app.extensions["omo_discord"] = DiscordClient(oauth_config(runtime))
     app.extensions["omo_row_cache"] = {}
     app.extensions["omo_used_states"] = {}
+    app.extensions["omo_verified_tokens"] = {}
     app.config["OMO_ADMIN_CHECK"] = admin_check
     row_cache: dict[str, tuple[float, Any]] = app.extensions["omo_row_cache"]
 
@@ -229,6 +233,30 @@ def bearer_secret() -> str | None:
     return None
 
 
+def verified_bearer_hash() -> str | None:
+    """The hash of the request's bearer token if this process has verified it in the last
+    ``VERIFIED_TOKEN_SECONDS`` (no database lookup), else None: an unknown, made-up or not yet checked token
+    is not an identity of its own. Only the rate limiter's bucket depends on this; access is checked anew."""
+    secret = bearer_secret()
+    if secret is None:
+        return None
+    from webadmin.tokens import hash_token
+
+    digest = hash_token(secret)
+    verified: dict[str, float] = current_app.extensions["omo_verified_tokens"]
+    expiry = verified.get(digest)
+    if expiry is None or expiry < time.monotonic():
+        return None
+    return digest
+
+
+def _remember_verified(digest: str) -> None:
+    verified: dict[str, float] = current_app.extensions["omo_verified_tokens"]
+    if len(verified) > 10000:  # bounded: only operators' real tokens get here
+        verified.clear()
+    verified[digest] = time.monotonic() + VERIFIED_TOKEN_SECONDS
+
+
 async def current_user() -> Viewer | None:
     """The logged-in user (session cookie) or the operator behind a bearer token; None when anonymous.
 
@@ -254,9 +282,11 @@ async def current_user() -> Viewer | None:
     if viewer is None and (secret := bearer_secret()) is not None:
         from webadmin.tokens import hash_token
 
-        token = await _cached(f"t:{hash_token(secret)}", lambda: verify_token(secret))
+        digest = hash_token(secret)
+        token = await _cached(f"t:{digest}", lambda: verify_token(secret))
         # a token acts as the operator who created it, and only while they are an operator
         if token is not None and token.revoked_at is None and runtime.is_operator(int(token.created_by)):
+            _remember_verified(digest)
             viewer = Viewer(
                 int(token.created_by),
                 f"token {token.name}",
@@ -453,11 +483,22 @@ def _state_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key or "", salt="omo-oauth-state")
 
 
+#: A path on this site as a browser reads it: visible ASCII only (browsers drop tabs and newlines anywhere in
+#: a URL and read ``\\`` as ``/``, so ``/\\t/evil.example`` would become ``//evil.example``), not ``//``.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+#: Longest ``next`` kept (longer ones are not a page of ours).
+NEXT_MAX_LENGTH = 2000
+
+
 def safe_next(value: str | None) -> str:
-    """A local path to go to after login (anything else becomes ``/guilds``)."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    """The page to go to after login: ``/guilds`` without ``value``; ``value`` if it is a path on this site even
+    after a browser's URL clean-up (no control characters or whitespace anywhere, no backslash, no ``//``);
+    else ``/``."""
+    if not value:
+        return "/guilds"
+    if len(value) <= NEXT_MAX_LENGTH and _LOCAL_PATH.fullmatch(value):
         return value
-    return "/guilds"
+    return "/"
 
 
 def _state_used(state: str) -> bool:

@@ -103,6 +103,7 @@ async def render_operator(status: int = 200, **extra: Any) -> Any:
         readiness=await runtime.readiness(),
         plugins_file_error=runtime.plugins_file_error,
         plugins_file=str(runtime.plugins_file_path),
+        plugins_file_warning=runtime.plugins_file.nothing_enabled(),
         tokens=await tokens.list_tokens(),
         last_reloads=_last_reloads(),
         now=time.time(),

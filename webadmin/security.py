@@ -14,6 +14,8 @@ from quart import Quart, Response, current_app, g, request
 from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
 
+from core.json_limits import loads_bounded
+
 if TYPE_CHECKING:
     from webadmin.runtime_api import WebRuntime
 
@@ -158,16 +160,17 @@ class HardenedResponses:
 
 
 async def identity_key() -> str:
-    """Rate-limit key: the login session, else the bearer token's hash, else the client address."""
-    from webadmin.auth import bearer_secret, session_id_from_cookie
-    from webadmin.tokens import hash_token
+    """Rate-limit key: the login session (its cookie's signature is ours), else a bearer token this process has
+    verified, else the client address: made-up tokens, however many, share their sender's bucket (and each
+    database lookup of one is spent from it)."""
+    from webadmin.auth import session_id_from_cookie, verified_bearer_hash
 
     session_id = session_id_from_cookie()
     if session_id:
         return "s:" + session_id
-    secret = bearer_secret()
-    if secret:
-        return "t:" + hash_token(secret)
+    digest = verified_bearer_hash()
+    if digest is not None:
+        return "t:" + digest
     return await address_key()
 
 
@@ -295,6 +298,8 @@ def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
         ",".join(filter(None, [from_file, os.environ.get("OMO_TRUSTED_PROXIES")]))
     )
     app.asgi_app = HardenedResponses(app, app.asgi_app)  # type: ignore[method-assign,assignment,arg-type]
+    # request bodies are read with a nesting limit: too deep is a 400 like any malformed JSON, not a RecursionError
+    app.json.loads = loads_bounded  # type: ignore[method-assign,assignment]
     app.extensions["omo_rate_limiter"] = RequestRateLimiter(app, store=ExpiringMemoryStore())
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)
     api_count, api_seconds = parse_limit(os.environ.get("OMO_API_RATE_LIMIT"), DEFAULT_API_LIMIT)

@@ -15,7 +15,7 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from core.plugin import is_guild_admin
+from core.plugin import JSONTooDeep, is_guild_admin, loads_bounded
 
 from .messages import plain
 from .service import (
@@ -294,9 +294,11 @@ class ConfigCog(commands.Cog, name="config"):
         else:
             raw = text or ""
         try:
-            document = json.loads(raw)
+            document = loads_bounded(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            if isinstance(exc, JSONTooDeep):
+                where = f" (nested more than {exc.max_depth} levels deep)"
             await self._reply(interaction, f"Nothing was changed: the file is not valid JSON{where}.")
             return
         try:

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.plugin import DatabaseError, OmoError, PluginContext, retrying
+from core.plugin import PLUGIN_NAME, DatabaseError, OmoError, PluginContext, retrying
 
 from .models import GuildSettings, SettingChange
-from .settings_types import Directory, FieldSpec, ValueProblem, coerce_json, model_specs, parse_text
+from .settings_types import Directory, FieldSpec, ValueProblem, check_bounds, coerce_json, model_specs, parse_text
 
 if TYPE_CHECKING:
     from core.plugin import RunningPlugin
@@ -37,6 +37,8 @@ log = structlog.get_logger("omo.plugins.config")
 EXPORT_FORMAT = "omo-config"
 EXPORT_VERSION = 1
 MAX_AGE_SHARED = 300.0
+#: History entry ids are 32-bit (``IntField``; PostgreSQL ``integer``): a larger id names no entry.
+MAX_ENTRY_ID = 2**31 - 1
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -69,14 +71,27 @@ class HistoryEntryNotFound(ConfigServiceError):
         super().__init__(f"There is no settings history entry #{entry_id} in this server.")
 
 
+#: Longest problem text echoed back (a refused value may be megabytes long).
+PROBLEM_MAX_CHARS = 300
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class FieldError:
-    """Why one value was refused: the key, the problem, and what is expected (type and range)."""
+    """Why one value was refused: the key, the problem, and what is expected (type and range).
+    Key and problem are clipped: an error never echoes a huge value back."""
 
     key: str
     problem: str
     expected: str = ""
     plugin: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _clip(self.key, 100))
+        object.__setattr__(self, "problem", _clip(self.problem, PROBLEM_MAX_CHARS))
 
     @property
     def message(self) -> str:
@@ -406,10 +421,12 @@ class ConfigService:
                 )
                 continue
             try:
+                check_bounds(spec, raw)  # before reading it: a huge or NUL-laden value costs nothing more
                 if text:
                     parsed[key] = parse_text(spec, str(raw), directory)
                 else:
                     parsed[key] = coerce_json(spec, raw, directory)
+                check_bounds(spec, parsed[key])
             except ValueProblem as exc:
                 errors.append(FieldError(key, str(exc), spec.expected(), plugin))
         return parsed, errors
@@ -474,6 +491,8 @@ class ConfigService:
 
     async def revert(self, guild_id: int, entry_id: int, actor: Actor, *, source: str = "command") -> list[Change]:
         """Undo one history entry: its key goes back to the entry's old value (or default)."""
+        if not 1 <= entry_id <= MAX_ENTRY_ID:
+            raise HistoryEntryNotFound(entry_id)
         entry = await SettingChange.get_or_none(id=entry_id, guild_id=guild_id)
         if entry is None:
             raise HistoryEntryNotFound(entry_id)
@@ -594,11 +613,13 @@ class ConfigService:
         self, guild_id: int, plugin: str | None = None, *, limit: int = 20, before: int | None = None
     ) -> list[HistoryEntry]:
         """Changes in ``guild_id`` (of one plugin or all), newest first; ``before`` an entry id to page."""
+        if plugin and not PLUGIN_NAME.fullmatch(plugin):  # no plugin has that name (and NUL is no query text)
+            return []
         query = SettingChange.filter(guild_id=guild_id)
         if plugin:
             query = query.filter(plugin=plugin)
         if before:
-            query = query.filter(id__lt=before)
+            query = query.filter(id__lte=min(before - 1, MAX_ENTRY_ID))
         rows = await query.order_by("-id").limit(max(1, min(limit, 200)))
         ids = [r.id for r in rows]
         reverted: dict[int, int] = {}

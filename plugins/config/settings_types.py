@@ -10,12 +10,20 @@ an annotation cannot express are marked with ``Field(json_schema_extra={"omo_typ
 * ``"time"`` on a ``str`` field: a time of day stored as ``"HH:MM"``;
 * ``"timezone"`` on a ``str`` field: an IANA timezone name checked with :mod:`zoneinfo`.
 
+Every value is bounded (:func:`check_bounds`): a list holds at most :data:`DEFAULT_MAX_ITEMS` items and a
+value takes at most :data:`DEFAULT_MAX_BYTES` bytes as JSON, unless the model raises the cap explicitly
+with ``Field(max_length=N)`` (items of a list, characters of a text) or
+``Field(json_schema_extra={"omo_max_bytes": N})``; text holds no NUL or other control character (tab and
+newlines excepted); numbers are finite, and yes/no is never read as a number.
+
 No import from this plugin is needed (plugins never import each other). Free of Discord and HTTP types.
 """
 
 from __future__ import annotations
 
 import enum
+import json
+import math
 import re
 import types
 import typing
@@ -37,6 +45,13 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.IGNORECASE)
 _DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _MENTION = {"channel": re.compile(r"^<#(\d+)>$"), "role": re.compile(r"^<@&(\d+)>$")}
+#: Items in a list setting, unless its model says ``max_length``.
+DEFAULT_MAX_ITEMS = 100
+#: Bytes of one value as JSON, unless its model says ``omo_max_bytes`` (or a longer ``max_length`` on text).
+DEFAULT_MAX_BYTES = 8192
+#: Control characters refused in text (tab, newline and carriage return are allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NUMERIC_KINDS = frozenset({"int", "float", "duration", "channel", "role"})
 
 
 class ValueProblem(ValueError):
@@ -80,6 +95,7 @@ class FieldSpec:
     lt: Any = None
     min_length: int | None = None
     max_length: int | None = None
+    max_bytes: int | None = None
     native: str = ""
 
     # -------------------------------------------------------------- describing
@@ -233,7 +249,7 @@ def _describe(name: str, annotation: Any, metadata: list[Any], omo_type: str | N
             item=item,
             optional=optional,
             native="list",
-            **{k: v for k, v in spec.items() if k in ("label", "description", "min_length", "max_length")},
+            **{k: v for k, v in spec.items() if k in ("label", "description", "min_length", "max_length", "max_bytes")},
         )
     if origin is typing.Literal:
         return FieldSpec(
@@ -275,6 +291,9 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
     """Describe one field of a settings model."""
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     omo_type = extra.get("omo_type")
+    max_bytes = extra.get("omo_max_bytes")
+    if max_bytes is not None and (not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1):
+        raise TypeError(f"setting {name!r}: omo_max_bytes must be a positive whole number")
     label = info.title or name.replace("_", " ").capitalize()
     return _describe(
         name,
@@ -283,6 +302,7 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
         str(omo_type) if omo_type else None,
         label=label,
         description=info.description or "",
+        max_bytes=max_bytes,
     )
 
 
@@ -452,11 +472,62 @@ def parse_text(spec: FieldSpec, text: str, directory: Directory | None = None) -
     return _parse_one(spec, text, directory)
 
 
+def _leaves(value: Any) -> typing.Iterator[Any]:
+    """Every scalar of a JSON value, object keys included (no recursion)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        else:
+            yield item
+
+
+def max_items(spec: FieldSpec) -> int:
+    """How many items a list setting may hold: its model's ``max_length``, else :data:`DEFAULT_MAX_ITEMS`."""
+    return spec.max_length if spec.max_length is not None else DEFAULT_MAX_ITEMS
+
+
+def max_bytes(spec: FieldSpec) -> int:
+    """How large a value may be as JSON: ``omo_max_bytes``, else :data:`DEFAULT_MAX_BYTES` (more for a text
+    whose ``max_length`` needs more)."""
+    if spec.max_bytes is not None:
+        return spec.max_bytes
+    if spec.kind == "str" and spec.max_length is not None:
+        return max(DEFAULT_MAX_BYTES, 6 * spec.max_length + 2)  # every character escaped, and the quotes
+    return DEFAULT_MAX_BYTES
+
+
+def check_bounds(spec: FieldSpec, value: Any) -> None:
+    """Refuse a value no store or screen should get (raises :class:`ValueProblem`): more list items or JSON
+    bytes than the caps (see :func:`max_items`, :func:`max_bytes`), text with NUL or other control characters
+    (PostgreSQL cannot store NUL in JSON), numbers that are not finite. Works on typed text and JSON alike."""
+    if spec.kind == "list" and isinstance(value, list) and len(value) > max_items(spec):
+        raise ValueProblem(f"{len(value)} items is too many (at most {max_items(spec)})")
+    for leaf in _leaves(value):
+        bad = _CONTROL.search(leaf) if isinstance(leaf, str) else None
+        if bad is not None:
+            char = bad.group()
+            what = "a NUL character" if char == "\x00" else f"a control character (U+{ord(char):04X})"
+            raise ValueProblem(f"the text contains {what}, which is not allowed")
+        if isinstance(leaf, float) and not math.isfinite(leaf):
+            raise ValueProblem("the number is not finite (NaN and infinities are not allowed)")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > max_bytes(spec):
+        raise ValueProblem(f"the value is too large ({size} bytes as JSON; at most {max_bytes(spec)})")
+
+
 def coerce_json(spec: FieldSpec, value: Any, directory: Directory | None = None) -> Any:
     """A JSON value from the API or an import, made ready for the model: text forms of durations,
-    times, channels and roles are read like typed text; ids of channels and roles are checked."""
+    times, channels and roles are read like typed text; ids of channels and roles are checked. As strictly
+    as ``/config set`` reads text: yes/no (a JSON boolean) is not a number."""
     if value is None:
         return None
+    if isinstance(value, bool) and spec.kind in _NUMERIC_KINDS:
+        raise ValueProblem(f"{json.dumps(value)} is yes/no, not a number")
     if spec.kind == "list" and isinstance(value, list):
         assert spec.item is not None
         return [coerce_json(spec.item, v, directory) for v in value]

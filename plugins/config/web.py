@@ -17,11 +17,13 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, redirect, render_template, request, send_from_directory
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from core.plugin import PLUGIN_NAME
 from webadmin.public import current_user
 
 from .cog import directory_of
 from .messages import plain
 from .service import (
+    MAX_ENTRY_ID,
     Actor,
     Change,
     ConfigContext,
@@ -121,9 +123,9 @@ class HistoryOut(BaseModel):
 class HistoryQuery(BaseModel):
     """Filter and page the history."""
 
-    plugin: str | None = None
+    plugin: str | None = Field(default=None, pattern=PLUGIN_NAME.pattern)
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = None
+    before: int | None = Field(default=None, ge=1, le=MAX_ENTRY_ID + 1)
 
 
 class RevertOut(BaseModel):

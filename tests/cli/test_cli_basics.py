@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -179,6 +180,29 @@ async def test_plugins_reload_without_a_running_process_exits_1(omo: Omo) -> Non
     assert result.code == 1
     assert "no running omo process" in result.err
     assert "Traceback" not in result.err
+
+
+async def test_check_reports_a_settings_mistake_in_one_line_without_a_traceback(omo: Omo) -> None:
+    omo.write_plugins(ECHO_TOML + "settings = { repeat = 2, prefix = 'much too long' }\n")
+
+    result = await omo("check", DISCORD_TOKEN=FAKE_TOKEN)
+
+    assert result.code == 1
+    problem = f"✗ plugin echo: {omo.plugins_file}:4: [plugins.echo.settings] prefix: String should have at most 5"
+    assert problem in result.out
+    logged = [json.loads(line) for line in result.err.splitlines() if line.startswith("{")]
+    failed = [line for line in logged if line["event"] == "plugin failed"]
+    assert len(failed) == 1 and "exception" not in failed[0]  # the reason, not a traceback
+    assert "Traceback" not in result.err and "frames" not in result.err
+
+
+async def test_check_says_an_empty_plugins_toml_turns_every_plugin_off(omo: Omo) -> None:
+    omo.write_plugins("# nothing yet\n")
+
+    result = await omo("check", DISCORD_TOKEN=FAKE_TOKEN)
+
+    assert f"✓ {omo.plugins_file}: valid" in result.out
+    assert "! no plugin is enabled in plugins.toml, so every plugin is off" in result.out
 
 
 async def test_check_and_plugins_enable_suggest_the_name_meant(omo: Omo) -> None:

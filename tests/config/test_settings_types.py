@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel, Field
 
 from plugins.config.settings_types import (
     Directory,
     ValueProblem,
+    check_bounds,
     coerce_json,
     format_duration,
     format_value,
@@ -145,3 +147,35 @@ def test_unsupported_annotation_is_reported_with_the_field_name() -> None:
 
     with pytest.raises(TypeError, match="'when'"):
         model_specs(Bad)
+
+
+class RaisedCaps(BaseModel):
+    """A model that raises the default caps explicitly."""
+
+    many: list[str] = Field(default_factory=list, max_length=500)
+    big: str = Field(default="", json_schema_extra={"omo_max_bytes": 50_000})
+    plain: list[str] = Field(default_factory=list)
+
+
+def test_value_caps_default_and_raised_by_the_model() -> None:
+    specs = model_specs(RaisedCaps)
+
+    check_bounds(specs["many"], ["t"] * 500)
+    check_bounds(specs["big"], "x" * 40_000)
+    with pytest.raises(ValueProblem, match="101 items is too many"):
+        check_bounds(specs["plain"], ["t"] * 101)
+    with pytest.raises(ValueProblem, match="501 items is too many"):
+        check_bounds(specs["many"], ["t"] * 501)
+    with pytest.raises(ValueProblem, match="too large"):
+        check_bounds(specs["plain"], ["x" * 5000, "y" * 5000])
+    with pytest.raises(ValueProblem, match="too large"):
+        check_bounds(specs["big"], "x" * 60_000)
+    with pytest.raises(ValueProblem, match="not finite"):
+        check_bounds(SPECS["ratio"], float("nan"))
+
+
+def test_a_boolean_is_never_read_as_a_number() -> None:
+    for key in ("limit", "ratio", "cooldown", "channel"):
+        with pytest.raises(ValueProblem, match="yes/no, not a number"):
+            coerce_json(SPECS[key], True, GUILD)
+    assert coerce_json(SPECS["active"], True) is True

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from core.testing.emulator import Emulator
+from tests.config.helpers import count_queries
 
 from .conftest import ECHO, People, bearer, operator_token, token_id
 
@@ -334,9 +335,44 @@ async def test_login_is_rate_limited_per_address(runtime_factory: Any, monkeypat
     runtime = await runtime_factory(ECHO)
 
     async with httpx.AsyncClient(base_url=runtime.web_url) as http:
-        answers = [(await http.get("/auth/login")).status_code for _ in range(3)]
+        answers = [(await http.get("/auth/login")).status_code for _ in range(2)]
+        limited = await http.get("/auth/login")
+        answers.append(limited.status_code)
 
     assert answers == [302, 302, 429]
+    assert limited.headers["ratelimit-limit"] == "2" and limited.headers["ratelimit-remaining"] == "0"
+    assert int(limited.headers["ratelimit-reset"]) > 0 and int(limited.headers["retry-after"]) > 0
+
+
+async def test_made_up_bearer_tokens_share_their_address_bucket_and_cost_no_lookup_past_it(
+    runtime_factory: Any, people: People, web_login: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("OMO_API_RATE_LIMIT", "4/60")
+    runtime = await runtime_factory(PLUGINS, owners=[people.operator])
+    secret = await operator_token(runtime, people, web_login)
+    user = await web_login(runtime, people.admin_a)
+    async with bearer(runtime, secret) as real:
+        first = await real.get("/api/v1/guilds")  # checked against the database once, then a caller of its own
+
+        with count_queries() as queries:
+            async with httpx.AsyncClient(base_url=runtime.web_url) as http:
+                made_up = [
+                    (await http.get("/api/v1/guilds", headers={"Authorization": f"Bearer {prefix}{i:04d}"}))
+                    for i in range(12)
+                    for prefix in ("omo_made-up-", "x")
+                ]
+        after = await real.get("/api/v1/guilds")
+    session = await user.get("/api/v1/me")
+
+    statuses = [answer.status_code for answer in made_up]
+    # the address bucket: the real token's first call, then 3 made-up ones; every other one is refused unread
+    assert first.status_code == 200 and statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}
+    token_lookups = [q for q in queries.statements if "omo_api_token" in q]
+    assert len(token_lookups) <= 3
+    refused = made_up[-1]
+    assert refused.headers["ratelimit-limit"] == "4" and refused.headers["ratelimit-remaining"] == "0"
+    assert int(refused.headers["ratelimit-reset"]) > 0 and int(refused.headers["retry-after"]) > 0
+    assert after.status_code == 200 and session.status_code == 200  # verified callers keep their own buckets
 
 
 async def test_a_token_stops_working_when_its_creator_is_no_longer_an_operator(

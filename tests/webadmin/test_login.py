@@ -218,9 +218,14 @@ async def test_login_returns_to_the_page_that_asked_for_it_but_never_offsite(
             )
             return (await http.get(_path(back))).headers["location"]
 
-    assert await land(f"/guilds/{people.guild_a.id}/") == f"/guilds/{people.guild_a.id}/"
-    assert await land("//evil.example/") == "/guilds"
-    assert await land("https://evil.example/") == "/guilds"
+    assert await land(f"/guilds/{people.guild_a.id}/?tab=1#top") == f"/guilds/{people.guild_a.id}/?tab=1#top"
+    assert await land("") == "/guilds"  # no next: the server picker
+    offsite = ["//evil.example/", "https://evil.example/", "/\\evil.example", "\\/evil.example", "evil.example"]
+    # browsers drop tabs and newlines inside a URL, so "/\t/evil.example" would read as "//evil.example";
+    # newlines in a Location header were a 500 (after the session cookie was set)
+    broken = ["/\t/evil.example", "/\n/x", "/\r\n/x", "/\x0b/x", "/\x00/x", " /x", "/x y", "/é", "/" + "a" * 3000]
+    for value in offsite + broken:
+        assert await land(value) == "/", value
 
 
 async def test_logout_needs_the_csrf_token_then_ends_the_session(

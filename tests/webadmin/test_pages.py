@@ -118,6 +118,18 @@ async def test_operator_page_shows_plugins_health_and_plugins_toml_state(
     assert "plugins.toml was rejected" in broken and "plugins.toml:3: expected a table" in broken
 
 
+async def test_operator_page_warns_that_an_empty_plugins_toml_turns_every_plugin_off(
+    runtime_factory: Any, people: People, web_login: Any
+) -> None:
+    runtime = await runtime_factory({}, owners=[people.operator])
+    operator = await web_login(runtime, people.operator)
+
+    page = (await operator.get("/operator")).text
+
+    assert "is valid" in page and "Every plugin is off." in page
+    assert "an empty file is valid and disables them all" in page
+
+
 async def test_reload_button_reloads_and_the_page_shows_the_report(
     runtime: Any, people: People, web_login: Any
 ) -> None:
