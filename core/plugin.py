@@ -1,8 +1,9 @@
 """The public plugin API: everything a plugin imports from core comes from here.
 
 ``hookimpl``, ``PluginInfo``, ``NavItem``, ``PluginContext``, ``RunningPlugin``, ``is_guild_admin``, and
-for a plugin's own data layer ``retrying`` (a database call retried over a lost connection) with the
-errors ``OmoError`` (base of errors whose message is for the user) and ``DatabaseError``.
+for a plugin's own data layer ``retrying`` (a database call retried over a lost connection),
+``is_transient`` (whether a database error is worth retrying) and the errors ``OmoError`` (base of errors
+whose message is for the user) and ``DatabaseError``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import structlog
 from pydantic import BaseModel
 from typing_extensions import TypeVar
 
-from core.db import retrying
+from core.db import is_transient, retrying
 from core.errors import DatabaseError, OmoError
 from core.json_limits import JSONTooDeep, loads_bounded
 from core.plugins_file import PLUGIN_NAME
@@ -43,6 +44,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "is_guild_admin",
+    "is_transient",
     "loads_bounded",
     "retrying",
 ]
