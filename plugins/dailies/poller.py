@@ -65,9 +65,9 @@ class Poller:
             async with gate:
                 return await self.service.fetch(feed)
 
-        seen: set[int] = set()
-        while due := await self.service.due_feeds(BATCH, exclude=seen):
-            seen.update(f.id for f in due)
+        last: Feed | None = None
+        while due := await self.service.due_feeds(BATCH, after=last):
+            last = due[-1]
             leased = await self.service.lease(due)
             outcomes = await self.service.apply(list(await asyncio.gather(*(fetch(f) for f in leased))))
             stats.feeds += len(outcomes)
