@@ -66,7 +66,8 @@ class Poller:
                 return await self.service.fetch(feed)
 
         last: Feed | None = None
-        while due := await self.service.due_feeds(BATCH, after=last):
+        cycle_start = self.service.clock()  # a feed checked in this cycle is next due after it: checked once
+        while due := await self.service.due_feeds(BATCH, after=last, until=cycle_start):
             last = due[-1]
             leased = await self.service.lease(due)
             outcomes = await self.service.apply(list(await asyncio.gather(*(fetch(f) for f in leased))))

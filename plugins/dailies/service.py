@@ -444,15 +444,13 @@ class DailiesService:
         )
 
     # ------------------------------------------------------------------------------------- polling
-    async def due_feeds(self, limit: int = 500, after: Feed | None = None) -> list[Feed]:
-        """Feeds whose check is due and that have an enabled subscription, most overdue first; ``after`` (the last
-        feed of the previous batch) continues a cycle past feeds that stayed due (leased by another process)."""
-        now = self.clock()
-        query = Feed.filter(next_check__lte=now, subscriptions__enabled=True)
+    async def due_feeds(self, limit: int = 500, after: Feed | None = None, until: datetime | None = None) -> list[Feed]:
+        """Feeds whose check is due (by ``until``, default now) and that have an enabled subscription, most overdue
+        first; ``after`` (the last feed of the previous batch) continues a cycle past the feeds of earlier batches,
+        including those that stayed due (leased by another process)."""
+        query = Feed.filter(next_check__lte=until or self.clock(), subscriptions__enabled=True)
         if after is not None:
-            query = query.filter(
-                Q(next_check__gt=after.next_check) | Q(next_check=after.next_check, id__gt=after.id)
-            )
+            query = query.filter(Q(next_check__gt=after.next_check) | Q(next_check=after.next_check, id__gt=after.id))
         return await query.distinct().order_by("next_check", "id").limit(limit)
 
     async def lease(self, feeds: list[Feed]) -> list[Feed]:
