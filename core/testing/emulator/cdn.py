@@ -7,6 +7,9 @@ under its own base URL: a URL whose signature does not match, that has expired, 
 deleted (or edited to drop the attachment) answers ``404 This content is no longer available.``.
 Downloads need no token (discord.py's ``Attachment.read()`` sends none) and are recorded as
 ``attachment.download`` actions.
+
+Avatars: ``/embed/avatars/{n}.png`` (default avatars) and ``/avatars/{user_id}/{hash}.png`` answer a small
+solid-colour PNG drawn here (one colour per user or index), recorded as ``avatar.download``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import hashlib
 import hmac
 import mimetypes
 import secrets
+import struct
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -237,7 +242,22 @@ class CDN:
         return [
             ("GET", "/attachments/{channel_id}/{attachment_id}/{filename}", self.serve),
             ("GET", "/ephemeral-attachments/{channel_id}/{attachment_id}/{filename}", self.serve),
+            ("GET", "/embed/avatars/{name}", self.avatar),
+            ("GET", "/avatars/{user_id}/{name}", self.avatar),
         ]
+
+    async def avatar(self, request: web.Request) -> web.StreamResponse:
+        """A default or user avatar: a 128x128 PNG in a colour derived from the path (faults apply)."""
+        fault = self.emu.take_fault("GET", request.path, cdn=True)
+        status = fault.status if fault is not None else 200
+        self.emu.record("avatar.download", path=request.path, status=status)
+        if fault is not None:
+            return fault.response()
+        seed = hashlib.sha256(request.path.encode()).digest()
+        return web.Response(
+            body=solid_png(128, 128, (seed[0], seed[1], seed[2])),
+            headers={"Content-Type": "image/png", "Cache-Control": "public, max-age=86400"},
+        )
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """GET an attachment's bytes (HEAD too): 200 with its Content-Type, or 404 like Discord's CDN."""
@@ -291,6 +311,22 @@ class CDN:
             filename=request.match_info.get("filename"),
             status=status,
         )
+
+
+def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour (no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _int(value: Any) -> int:

@@ -229,7 +229,7 @@ def guild_base(g: Guild) -> dict[str, Any]:
         "discovery_splash": None,
         "owner_id": str(g.owner_id),
         "region": "deprecated",
-        "afk_channel_id": None,
+        "afk_channel_id": str(g.afk_channel_id) if g.afk_channel_id else None,
         "afk_timeout": 300,
         "widget_enabled": False,
         "widget_channel_id": None,

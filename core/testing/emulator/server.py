@@ -65,9 +65,9 @@ class Fault:
         return fnmatch.fnmatchcase(path, glob)
 
     def targets_cdn(self) -> bool:
-        """Whether the pattern names the attachment CDN (``/attachments/…``, ``/ephemeral-attachments/…``)."""
+        """Whether the pattern names the CDN (``/attachments/…``, ``/ephemeral-attachments/…``, avatars)."""
         path = self.pattern.strip().split(None, 1)[-1] if " " in self.pattern.strip() else self.pattern.strip()
-        return path.lstrip("/").startswith(("attachments/", "ephemeral-attachments/"))
+        return path.lstrip("/").startswith(("attachments/", "ephemeral-attachments/", "embed/avatars/", "avatars/"))
 
     def response(self) -> web.Response:
         """The 429 or 5xx Discord would send."""

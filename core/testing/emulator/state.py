@@ -322,6 +322,7 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     voice_states: dict[int, VoiceState] = field(default_factory=dict)
     system_channel_id: int | None = None
+    afk_channel_id: int | None = None
     icon: str | None = None
     description: str | None = None
     preferred_locale: str = "en-US"
