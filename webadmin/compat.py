@@ -9,7 +9,9 @@ the dashboard is deployed:
   inline instead of in a thread (this needs Flask's private ``_default_template_ctx_processor``);
 - :func:`convert_responses_directly`: quart-schema's response conversion skipped where it changes nothing;
 - :class:`OmoAuth`: quart-auth's cookie ``Secure`` flag decided per request, verified cookies remembered,
-  and its synchronous template context processor dropped.
+  and its synchronous template context processor dropped;
+- :class:`RequestRateLimiter`: quart-rate-limiter's private per-request hooks replaced by one pass (check,
+  spend and ``RateLimit-*`` headers), with the API limit on plugin API routes.
 
 tests/webadmin/test_compat.py checks every library detail these rely on (names, signatures, attributes and
 behaviour), so an upgrade that changes one fails that test instead of the dashboard.
@@ -18,12 +20,16 @@ behaviour), so an upgrade that changes one fails that test instead of the dashbo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from math import ceil
 from typing import Any
 
 from flask.templating import _default_template_ctx_processor as flask_default_context
 from pydantic import BaseModel
-from quart import Quart, Request, Response, has_request_context, request
+from quart import Quart, Request, Response, current_app, g, has_request_context, request
 from quart_auth import QuartAuth
+from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
 
 from webadmin.security import is_secure_request
 
@@ -149,3 +155,78 @@ class OmoAuth(QuartAuth):
             cache.clear()
         cache[token] = (now, value)
         return value
+
+
+class RequestRateLimiter(RateLimiter):
+    """quart-rate-limiter, with its GCRA check and update done in one pass per request.
+
+    The stock extension walks a route's limits three times per request (check, update, then the
+    ``RateLimit-*`` headers), building the key (asking the key function) and reading the store each time,
+    and does so even for routes without a limit. Here the limits of a route are looked up once per view
+    function, pages without a limit cost nothing, and the answer headers come from the values just written.
+    A refused request (429) carries the headers too.
+    """
+
+    #: Limits of a route that declares none, by endpoint and rule (the API's limit on plugin API routes).
+    route_limits: Callable[[str, str], list[RateLimit]] | None = None
+
+    def _limits(self, app: Quart, endpoint: str | None) -> list[RateLimit]:
+        """The limits on the route of ``endpoint`` (remembered per endpoint and view function)."""
+        view_func = app.view_functions.get(endpoint or "")
+        slot = (endpoint, view_func)
+        known: dict[tuple[Any, Any], list[RateLimit]] = self.__dict__.setdefault("_omo_limits", {})
+        limits = known.get(slot)
+        if limits is None:
+            blueprint = app.blueprints.get(endpoint.rpartition(".")[0]) if endpoint else None
+            limits = self._get_limits_for_view_function(view_func, blueprint) if view_func is not None else []
+            rule = request.url_rule
+            if not limits and self.route_limits is not None and endpoint and rule is not None:
+                limits = self.route_limits(endpoint, rule.rule)
+            if len(known) > 1000:  # plugin reloads bring new view functions
+                known.clear()
+            known[slot] = limits
+        return limits
+
+    async def _before_request(self) -> None:
+        """Refuse the request (:class:`RateLimitExceeded`) if a limit is exhausted, else spend one unit of each."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        endpoint = request.endpoint
+        limits = self._limits(app, endpoint)
+        if not limits or not app.config["QUART_RATE_LIMITER_ENABLED"]:
+            return
+        endpoint = endpoint or ""
+        now = datetime.now(UTC)
+        spent: list[tuple[RateLimit, str, datetime]] = []
+        for limit in limits:
+            if (limit.skip_function or self.skip_function) is not None and await self._should_skip(limit):
+                continue
+            key = await self._create_key(endpoint, limit)
+            stored = await self.store.get(key, now)
+            # GCRA: the "theoretical arrival time" may run ahead of now by at most period - one interval
+            tat = max(stored if stored.tzinfo else stored.astimezone(UTC), now)
+            ahead = (tat - now).total_seconds()
+            interval = limit.inverse
+            allowed = limit.period.total_seconds() - interval
+            if ahead > allowed:
+                g.omo_rate_spent = (now, [(limit, key, tat)])  # for the RateLimit-* headers of the 429
+                raise RateLimitExceeded(ceil(ahead - allowed))
+            spent.append((limit, key, tat + timedelta(seconds=interval)))
+        for _, key, new_tat in spent:
+            await self.store.set(key, new_tat)
+        g.omo_rate_spent = (now, spent)
+
+    async def _after_request(self, response: Response) -> Response:
+        """``RateLimit-Limit/Remaining/Reset`` of the shortest-period limit the request spent from."""
+        now, spent = g.get("omo_rate_spent") or (None, None)
+        if not spent:
+            return response
+        limit, _, tat = min(spent, key=lambda item: item[0].period)
+        ahead = (tat - now).total_seconds()
+        response.headers.extend(
+            [
+                ("RateLimit-Limit", str(limit.count)),
+                ("RateLimit-Remaining", str(int((limit.period.total_seconds() - ahead) / limit.inverse))),
+                ("RateLimit-Reset", str(ceil(ahead))),
+            ]
+        )
+        return response

@@ -24,8 +24,7 @@ from werkzeug.routing.matcher import StateMachineMatcher
 from core.environment import Environment
 from core.runtime import Runtime
 from webadmin.app import create_app
-from webadmin.compat import OmoAuth, OmoQuart, OmoRequest, convert_responses_directly
-from webadmin.security import RequestRateLimiter
+from webadmin.compat import OmoAuth, OmoQuart, OmoRequest, RequestRateLimiter, convert_responses_directly
 
 
 def parameters(func: Any) -> list[str]:
