@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
+from discord import app_commands
 from discord.ext import commands
 
 from core.errors import PluginError
@@ -45,6 +48,19 @@ class Contributions:
     subscriptions: list[tuple[str, BusHandler]] = field(default_factory=list)
     installed: bool = False
     _replays: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _commands_digest: str | None = field(default=None, repr=False)
+
+    def commands_digest(self, tree: app_commands.CommandTree[Any]) -> str:
+        """SHA-256 of this version's app commands as Discord receives them (computed once): a reload whose
+        new version has the same digest as the old one leaves the synced commands as they are."""
+        if self._commands_digest is None:
+            payload = sorted(
+                (command.to_dict(tree) for cog in self.cogs for command in cog.get_app_commands()),
+                key=lambda c: (c.get("type", 1), c["name"]),
+            )
+            raw = json.dumps(payload, sort_keys=True, default=str)
+            self._commands_digest = hashlib.sha256(raw.encode()).hexdigest()
+        return self._commands_digest
 
     # ------------------------------------------------------------------ collecting
     def add_hook_object(self, obj: object, name: str | None = None) -> None:

@@ -37,6 +37,12 @@ def _owner(impl: Any) -> str:
     return name.split(":", 1)[0]
 
 
+async def _invoke(impl: Any, kwargs: dict[str, Any]) -> Any:
+    """Call one implementation with the arguments it declares; await its result when it is awaitable."""
+    value = impl.function(*[kwargs[arg] for arg in impl.argnames])
+    return await value if inspect.isawaitable(value) else value
+
+
 class HookCaller:
     """Awaiting, isolating calls of the hooks of one pluggy manager."""
 
@@ -74,9 +80,7 @@ class HookCaller:
         stops the call: :class:`HookError` names its plugin (the caller must not take silence for an answer)."""
         for impl in self._impls(name, kwargs):
             try:
-                value = impl.function(*[kwargs[arg] for arg in impl.argnames])
-                if inspect.isawaitable(value):
-                    value = await value
+                value = await _invoke(impl, kwargs)
             except Exception as exc:
                 log.error("hook failed", hook=name, plugin=_owner(impl), exc_info=exc)
                 raise HookError(name, _owner(impl), exc) from exc
@@ -106,9 +110,7 @@ class HookCaller:
     @staticmethod
     async def _run(name: str, impl: Any, kwargs: dict[str, Any]) -> Any:
         try:
-            value = impl.function(*[kwargs[arg] for arg in impl.argnames])
-            if inspect.isawaitable(value):
-                value = await value
+            value = await _invoke(impl, kwargs)
         except Exception as exc:
             log.error("hook failed", hook=name, plugin=_owner(impl), exc_info=exc)
             return None

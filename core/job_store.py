@@ -7,6 +7,7 @@ upsert (only when it is free, expired, or already ours); a fire time is claimed 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise import connections
@@ -55,32 +56,61 @@ async def release_lease(name: str, holder: str) -> None:
     await connections.get("default").execute_query(_RELEASE, [name, holder])
 
 
-async def last_fire(plugin: str, job: str, guild_id: int) -> datetime | None:
-    """The fire time last claimed for ``job`` in ``guild_id`` (None: never)."""
+@dataclass(frozen=True)
+class Mark:
+    """What is stored of a calendar job in one guild: the schedule it follows and the fire last claimed."""
+
+    schedule: str
+    last_fire: datetime
+
+
+async def last_mark(plugin: str, job: str, guild_id: int) -> Mark | None:
+    """The stored mark of ``job`` in ``guild_id`` (None: never seen)."""
     row = await retrying(
         lambda: JobRun.get_or_none(plugin=plugin, job=job, guild_id=guild_id), what="reading a job's last run"
     )
-    return row.last_fire if row is not None else None
+    return Mark(row.schedule, row.last_fire) if row is not None else None
 
 
-async def start_schedule(plugin: str, job: str, guild_id: int, fire: datetime, now: datetime) -> datetime:
-    """Record ``fire`` as the baseline of a schedule seen for the first time (it does not run for it);
-    the stored last fire (another process may have recorded one first)."""
+async def marks_of(plugin: str, job: str) -> dict[int, Mark]:
+    """Every stored mark of ``job``, by guild (one query, for a job starting up)."""
+    rows = await retrying(
+        lambda: JobRun.filter(plugin=plugin, job=job).values_list("guild_id", "schedule", "last_fire"),
+        what="reading a job's last runs",
+    )
+    return {int(guild_id): Mark(str(schedule), last_fire) for guild_id, schedule, last_fire in rows}
+
+
+async def start_schedule(plugin: str, job: str, guild_id: int, mark: Mark, now: datetime) -> Mark:
+    """Record ``mark`` as the baseline of a schedule seen for the first time (nothing runs for its fire); the
+    stored mark (another process may have recorded one first)."""
     try:
-        await JobRun.create(plugin=plugin, job=job, guild_id=guild_id, last_fire=fire, ran_at=now)
+        await JobRun.create(
+            plugin=plugin, job=job, guild_id=guild_id, schedule=mark.schedule, last_fire=mark.last_fire, ran_at=now
+        )
     except IntegrityError:
-        stored = await last_fire(plugin, job, guild_id)
-        return stored if stored is not None else fire
-    return fire
+        return await last_mark(plugin, job, guild_id) or mark
+    return mark
 
 
-async def claim_fire(plugin: str, job: str, guild_id: int, fire: datetime, now: datetime) -> bool:
-    """Claim the run of ``job`` for ``fire`` in ``guild_id``: True for exactly one caller, when ``fire`` is later
-    than the last claimed fire."""
-    updated = await retrying(
-        lambda: JobRun.filter(plugin=plugin, job=job, guild_id=guild_id, last_fire__lt=fire).update(
-            last_fire=fire, ran_at=now
+async def restart_schedule(plugin: str, job: str, guild_id: int, mark: Mark) -> None:
+    """Make ``mark`` the baseline of a job whose schedule (expression or time zone) changed: the new schedule
+    runs from its next fire on, not at once for a fire it has "missed"."""
+    await retrying(
+        lambda: JobRun.filter(plugin=plugin, job=job, guild_id=guild_id).update(
+            schedule=mark.schedule, last_fire=mark.last_fire
         ),
+        what="restarting a schedule",
+    )
+
+
+async def claim_fire(plugin: str, job: str, guild_id: int, mark: Mark, now: datetime) -> bool:
+    """Claim the run of ``job`` for ``mark.last_fire`` in ``guild_id``: True for exactly one caller, when that fire
+    is later than the last claimed fire of the same schedule."""
+    updated = await retrying(
+        lambda: JobRun.filter(
+            plugin=plugin, job=job, guild_id=guild_id, schedule=mark.schedule, last_fire__lt=mark.last_fire
+        ).update(last_fire=mark.last_fire, ran_at=now),
         what="claiming a scheduled run",
     )
     return updated == 1

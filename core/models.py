@@ -89,6 +89,8 @@ class JobRun(Model):
     plugin = fields.CharField(max_length=48)
     job = fields.CharField(max_length=100)
     guild_id = fields.BigIntField()
+    #: Cron expression and time zone followed; a changed one starts from its next fire.
+    schedule = fields.CharField(max_length=200, default="")
     last_fire = fields.DatetimeField()
     ran_at = fields.DatetimeField()
 

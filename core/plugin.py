@@ -1,8 +1,9 @@
 """The public plugin API: everything a plugin imports from core comes from here.
 
 ``hookimpl``, ``PluginInfo``, ``NavItem``, ``PluginContext``, ``RunningPlugin``, ``is_guild_admin``, and
-for a plugin's own data layer ``retrying`` (a database call retried over a lost connection) with the
-errors ``OmoError`` (base of errors whose message is for the user) and ``DatabaseError``.
+for a plugin's own data layer ``retrying`` (a database call retried over a lost connection),
+``is_transient`` (whether a database error is worth retrying) and the errors ``OmoError`` (base of errors
+whose message is for the user) and ``DatabaseError``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import structlog
 from pydantic import BaseModel
 from typing_extensions import TypeVar
 
-from core.db import retrying
+from core.db import is_transient, retrying
 from core.errors import DatabaseError, OmoError
 from core.json_limits import JSONTooDeep, loads_bounded
 from core.plugins_file import PLUGIN_NAME
-from core.scheduler import NO_GUILD, daily_expression, zone_named
+from core.scheduler import NO_GUILD, daily_expression, fixed_zone, setting_zone, zone_named
 
 if TYPE_CHECKING:
     import discord
@@ -43,6 +44,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "is_guild_admin",
+    "is_transient",
     "loads_bounded",
     "retrying",
 ]
@@ -258,13 +260,12 @@ class PluginContext(Generic[SettingsT, StateT]):
         plugin is enabled, and without ``tz`` each guild's zone is this plugin's ``timezone`` setting (when its
         settings model has that field; UTC otherwise or when the name is unknown). Each fire runs once across
         processes; after downtime that missed fires it runs once, not once per missed fire."""
-        fixed = zone_named(tz) if tz is not None else None
         self.runtime.scheduler.cron(
             self.name,
             name or job.__name__,
             expression,
             job,
-            zone=(lambda _guild_id: _fixed_zone(fixed)) if fixed is not None else self._guild_zone,
+            zone=fixed_zone(zone_named(tz)) if tz is not None else self._guild_zone,
             per_guild=per_guild,
             guilds=self.guilds_enabled if per_guild else None,
             ready=self._guilds_known,
@@ -288,16 +289,7 @@ class PluginContext(Generic[SettingsT, StateT]):
         model = self.runtime.settings.model_of(self.name)
         if guild_id == NO_GUILD or model is None or "timezone" not in model.model_fields:
             return UTC
-        name = getattr(await self.settings(guild_id), "timezone", None)
-        try:
-            return zone_named(name) if isinstance(name, str) and name else UTC
-        except ValueError:
-            self.log.warning("unknown time zone in settings, using UTC", guild_id=guild_id, timezone=name)
-            return UTC
-
-
-async def _fixed_zone(zone: tzinfo) -> tzinfo:
-    return zone
+        return setting_zone(guild_id, getattr(await self.settings(guild_id), "timezone", None), plugin=self.name)
 
 
 def is_guild_admin(interaction: discord.Interaction) -> bool:

@@ -162,7 +162,8 @@ def _accepted(fn: Any) -> frozenset[str]:
     try:
         return _ACCEPTED[fn]
     except KeyError:
-        names = _ACCEPTED[fn] = frozenset(inspect.signature(fn).parameters)
+        code = inspect.unwrap(fn).__code__  # what inspect.signature reads, without building a Signature
+        names = _ACCEPTED[fn] = frozenset(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
         return names
 
 
@@ -236,12 +237,28 @@ def dependency_order(infos: dict[str, PluginInfo]) -> tuple[list[str], dict[str,
     return order, errors
 
 
+class OmoPluginManager(pluggy.PluginManager):
+    """pluggy's manager, reading a plugin module's hook implementations straight from its namespace.
+
+    pluggy looks at every name of a registered object without running descriptors; a module has none, and
+    a plugin module holds many names (its imports), so a reload registers it in a fraction of the time.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        """The ``@hookimpl`` options of function ``name`` of a module; pluggy's own lookup for other objects."""
+        if isinstance(plugin, ModuleType):
+            value = plugin.__dict__.get(name)
+            opts = getattr(value, "omo_impl", None) if inspect.isfunction(value) else None
+            return opts if isinstance(opts, dict) else None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 class PluginHost:
     """Owns the pluggy manager and every plugin's records."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.pm = pluggy.PluginManager("omo")
+        self.pm = OmoPluginManager("omo")
         self.pm.add_hookspecs(hookspecs)
         self.hooks = HookCaller(self.pm)
         self.records: dict[str, PluginRecord] = {}
@@ -565,7 +582,8 @@ class PluginHost:
                 if isinstance(exc, PluginError | ConfigError):
                     raise
                 raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
-            before = self.runtime.commands_digest()
+            tree = self.runtime.bot.tree
+            changed = new.contributions.commands_digest(tree) != old.contributions.commands_digest(tree)
             async with self.runtime.barrier_for_swap():
                 await self._go_quiet(old, swapping=True)
                 try:
@@ -581,7 +599,6 @@ class PluginHost:
                     raise PluginLoadFailed(name, f"reload failed: {type(exc).__name__}: {exc}") from exc
             record.loaded = new
             record.reloads += 1
-            changed = self.runtime.commands_digest() != before
         if changed:
             self.runtime.after_commands_changed()
         report = ReloadReport(name, old.info.version, new.info.version, time.perf_counter() - started, changed)

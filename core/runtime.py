@@ -135,10 +135,6 @@ class Runtime:
         """Guild that app commands are synced to in development (None: global)."""
         return self.options.dev_guild or self.plugins_file.bot.dev_guild
 
-    def commands_digest(self) -> str:
-        """Digest of the app commands the bot would sync now."""
-        return self.bot.commands_digest()
-
     @contextlib.asynccontextmanager
     async def barrier_for_swap(self) -> AsyncIterator[None]:
         """Hold commands and events while a plugin is swapped, then release them in order."""
@@ -160,6 +156,8 @@ class Runtime:
                 await self.bot.sync_commands(self.dev_guild)
             except discord.HTTPException as exc:
                 log.error("command sync failed", error=str(exc))
+            except Exception:  # e.g. the HTTP session closed by a stop: logged, never left unretrieved
+                log.exception("command sync failed")
 
         self._sync_task = asyncio.get_running_loop().create_task(later())
 
@@ -382,6 +380,8 @@ class Runtime:
         """Stop accepting work, finish in-flight writes, close gateway, web and database."""
         self._stopping.set()
         log.info("runtime stopping")
+        if self._sync_task is not None:  # a pending command sync (a reload just before) has nothing to sync to
+            self._sync_task.cancel()
         if self.bot is None:
             await self.scheduler.shutdown()
         else:

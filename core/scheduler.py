@@ -17,7 +17,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,10 @@ CALENDAR_RECHECK_SECONDS = 60.0
 #: Scope of a calendar job that does not run per guild, in its stored last run.
 NO_GUILD = 0
 MAX_JOB_NAME = 100
+MAX_CRON = 100
+MAX_ZONE_NAME = 64
+#: How long giving a lease up may take (a database I/O bound, not schedule time).
+RELEASE_SECONDS = 2.0
 
 
 @dataclass
@@ -73,8 +77,10 @@ class Scheduler:
         self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._tasks: dict[str, dict[str, asyncio.Task[None]]] = {}
         self._specs: weakref.WeakKeyDictionary[asyncio.Task[None], JobSpec] = weakref.WeakKeyDictionary()
-        self._leases: set[tuple[str, str]] = set()
-        self._last_fires: dict[tuple[str, str, int], datetime] = {}
+        #: Live lease keepers per exclusive job (two during a reload), and those holding the lease now.
+        self._guards: dict[tuple[str, str], set[asyncio.Task[None]]] = {}
+        self._holding: set[asyncio.Task[None]] = set()
+        self._marks: dict[tuple[str, str, int], job_store.Mark] = {}
         self._accepting = True
         self._busy: set[asyncio.Task[Any]] = set()
         self._bodies: dict[asyncio.Task[Any], asyncio.Task[None]] = {}
@@ -92,41 +98,45 @@ class Scheduler:
             if not task.done()
         ]
 
+    def leases_held(self) -> list[tuple[str, str]]:
+        """``(plugin, name)`` of the exclusive jobs this process runs now (holding their lease)."""
+        return sorted(key for key, guards in self._guards.items() if guards & self._holding)
+
     def holds_lease(self, plugin: str, name: str) -> bool:
         """Whether this process holds the lease of exclusive job ``name`` of ``plugin`` right now."""
-        return (plugin, name) in self._leases
+        return any(task in self._holding for task in self._guards.get((plugin, name), ()))
 
-    def _add(self, spec: JobSpec, coro: Coroutine[Any, Any, None]) -> None:
-        if not self._accepting:
-            coro.close()
-            raise RuntimeError("the scheduler is shutting down")
-        if not spec.name or len(spec.name) > MAX_JOB_NAME:
-            coro.close()
-            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} characters")
-        if spec.concurrency < 1:
-            coro.close()
+    def _spec(
+        self,
+        plugin: str,
+        name: str,
+        job: Job,
+        *,
+        per_guild: bool = False,
+        guilds: GuildSource | None = None,
+        concurrency: int | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> JobSpec:
+        """A checked job description (ValueError says what is wrong)."""
+        if not name or len(name) > MAX_JOB_NAME or not name.isprintable():
+            raise ValueError(f"a job name has 1 to {MAX_JOB_NAME} printable characters, not {name[:MAX_JOB_NAME]!r}")
+        limit = self.guild_concurrency if concurrency is None else concurrency
+        if limit < 1:
             raise ValueError("concurrency must be at least 1")
-        if spec.per_guild and spec.guilds is None:
-            coro.close()
+        if per_guild and guilds is None:
             raise ValueError("per_guild jobs need a guild source")
+        return JobSpec(plugin, name, job, per_guild, guilds, limit, ready if per_guild else None)
+
+    def _add(self, spec: JobSpec, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start the task ``make()`` for ``spec`` (refused while shutting down or when the name is taken)."""
+        if not self._accepting:
+            raise RuntimeError("the scheduler is shutting down")
         jobs = self._tasks.setdefault(spec.plugin, {})
         if spec.name in jobs and not jobs[spec.name].done():
-            coro.close()
             raise ValueError(f"plugin {spec.plugin!r} already has a job named {spec.name!r}")
-        task = asyncio.get_running_loop().create_task(coro, name=f"omo:{spec.plugin}:{spec.name}")
+        task = asyncio.get_running_loop().create_task(make(), name=f"omo:{spec.plugin}:{spec.name}")
         jobs[spec.name] = task
         self._specs[task] = spec
-
-    def _spec(self, plugin: str, name: str, **kw: Any) -> JobSpec:
-        return JobSpec(
-            plugin,
-            name,
-            kw["job"],
-            kw.get("per_guild", False),
-            kw.get("guilds"),
-            kw.get("concurrency") or self.guild_concurrency,
-            kw.get("ready") if kw.get("per_guild") else None,
-        )
 
     # ------------------------------------------------------------------ running
     async def _run_once(self, spec: JobSpec, *args: Any) -> BaseException | None:
@@ -215,9 +225,7 @@ class Scheduler:
         (PostgreSQL)."""
         if seconds <= 0:
             raise ValueError("interval must be positive")
-        spec = self._spec(
-            plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
-        )
+        spec = self._spec(plugin, name, job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready)
 
         async def loop() -> None:
             if spec.ready is not None:
@@ -228,14 +236,14 @@ class Scheduler:
                 await self._tick(spec, self._guild_targets(spec))
                 await self.clock.sleep(seconds)
 
-        self._add(spec, self._exclusive(spec, loop) if exclusive else loop())
+        self._add(spec, (lambda: self._exclusive(spec, loop)) if exclusive else loop)
 
     def run_forever(
         self, plugin: str, name: str, job: Callable[[], Awaitable[None]], *, exclusive: bool = False
     ) -> None:
         """Run ``job`` until cancelled; if it returns or raises it is restarted with backoff. With ``exclusive`` it
         runs only in the process holding the job's lease (PostgreSQL), and is cancelled if that lease is lost."""
-        spec = self._spec(plugin, name, job=job)
+        spec = self._spec(plugin, name, job)
 
         async def loop() -> None:
             delay = 1.0
@@ -244,7 +252,7 @@ class Scheduler:
                 await self.clock.sleep(delay)
                 delay = min(delay * 2, 300.0)
 
-        self._add(spec, self._exclusive(spec, loop) if exclusive else loop())
+        self._add(spec, (lambda: self._exclusive(spec, loop)) if exclusive else loop)
 
     def cron(
         self,
@@ -262,15 +270,14 @@ class Scheduler:
         """Run ``job`` at the times of the cron ``expression`` in the time zone ``zone(guild_id)`` gives (``zone(0)``
         for a job that is not per guild). Each fire is claimed in the database, so it runs once across processes;
         a schedule seen for the first time starts from now; after downtime that missed fires, it runs once."""
-        if not croniter.is_valid(expression):
-            raise ValueError(f"not a valid cron expression: {expression!r}")
-        spec = self._spec(
-            plugin, name, job=job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready
-        )
+        if len(expression) > MAX_CRON or not croniter.is_valid(expression):
+            raise ValueError(f"not a valid cron expression (at most {MAX_CRON} characters): {expression[:MAX_CRON]!r}")
+        spec = self._spec(plugin, name, job, per_guild=per_guild, guilds=guilds, concurrency=concurrency, ready=ready)
 
         async def loop() -> None:
             if spec.ready is not None:
                 await spec.ready()
+            await self._load_marks(spec)
             while True:
                 now = self.clock.now()
                 targets = self._guild_targets(spec)
@@ -281,7 +288,8 @@ class Scheduler:
                         place = await zone(guild_id)
                         previous, following = fire_times(expression, now, place)
                         wake = min(wake, following)
-                        if await self._claim(spec, guild_id, previous, now):
+                        mark = job_store.Mark(f"{expression}@{place}", previous)
+                        if await self._claim(spec, guild_id, mark, now):
                             due.append(guild_id)
                     except asyncio.CancelledError:
                         raise
@@ -289,23 +297,40 @@ class Scheduler:
                         log.exception("checking a scheduled job failed", plugin=plugin, job=name, guild_id=guild_id)
                 if due:
                     await self._tick(spec, due if targets is not None else None)
-                await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.001))
+                await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.0))
 
-        self._add(spec, loop())
+        self._add(spec, loop)
 
-    async def _claim(self, spec: JobSpec, guild_id: int, fire: datetime, now: datetime) -> bool:
-        """Whether this process runs ``spec`` for ``fire`` in ``guild_id`` (first sight records a baseline)."""
+    async def _load_marks(self, spec: JobSpec) -> None:
+        """Read the stored marks of every guild of ``spec`` at once (else one query per guild on the first pass)."""
+        try:
+            marks = await job_store.marks_of(spec.plugin, spec.name)
+        except Exception:
+            log.exception("reading a job's last runs failed", plugin=spec.plugin, job=spec.name)
+            return
+        for guild_id, mark in marks.items():
+            self._marks[(spec.plugin, spec.name, guild_id)] = mark
+
+    async def _claim(self, spec: JobSpec, guild_id: int, mark: job_store.Mark, now: datetime) -> bool:
+        """Whether this process runs ``spec`` in ``guild_id`` for the fire of ``mark`` (a schedule seen for the first
+        time, or changed, records a baseline instead)."""
         key = (spec.plugin, spec.name, guild_id)
-        known = self._last_fires.get(key)
+        known = self._marks.get(key)
         if known is None:
-            known = await job_store.last_fire(spec.plugin, spec.name, guild_id)
+            known = await job_store.last_mark(spec.plugin, spec.name, guild_id)
             if known is None:
-                known = await job_store.start_schedule(spec.plugin, spec.name, guild_id, fire, now)
-            self._last_fires[key] = known
-        if known >= fire:
+                known = await job_store.start_schedule(spec.plugin, spec.name, guild_id, mark, now)
+            self._marks[key] = known
+        if known.schedule != mark.schedule:
+            await job_store.restart_schedule(spec.plugin, spec.name, guild_id, mark)
+            self._marks[key] = mark
+            log.info("schedule changed", plugin=spec.plugin, job=spec.name, guild_id=guild_id, schedule=mark.schedule)
             return False
-        self._last_fires[key] = fire
-        return await job_store.claim_fire(spec.plugin, spec.name, guild_id, fire, now)
+        if known.last_fire >= mark.last_fire:
+            return False
+        claimed = await job_store.claim_fire(spec.plugin, spec.name, guild_id, mark, now)
+        self._marks[key] = mark  # ours or another process's: either way this fire is done
+        return claimed
 
     # ------------------------------------------------------------------ leases
     @staticmethod
@@ -317,21 +342,30 @@ class Scheduler:
         if not self._leases_in_use():
             await body()
             return
+        me = asyncio.current_task()
+        assert me is not None
         key = (spec.plugin, spec.name)
+        self._guards.setdefault(key, set()).add(me)
+        try:
+            await self._keep_lease(spec, me, body)
+        finally:
+            self._guards[key].discard(me)
+
+    async def _keep_lease(
+        self, spec: JobSpec, me: asyncio.Task[None], body: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
         lease = f"{spec.plugin}:{spec.name}"
         renew_every = self.lease_seconds / 4
-        me = asyncio.current_task()
         while True:
             taken = await self._take_lease(lease)
             if not taken:
-                await self._wait_for_lease(lease)
+                await self._wait_for_lease(lease, failed=taken is None)
                 continue
             expires = taken
-            self._leases.add(key)
+            self._holding.add(me)
             log.info("job lease taken", plugin=spec.plugin, job=spec.name, holder=self.holder)
             running = asyncio.get_running_loop().create_task(body(), name=f"omo:{spec.plugin}:{spec.name}:body")
-            if me is not None:
-                self._bodies[me] = running
+            self._bodies[me] = running
             try:
                 while await self._until_done_or(running, renew_every):
                     renewed = await self._take_lease(lease)
@@ -343,9 +377,8 @@ class Scheduler:
                         log.warning("job lease lost, stopping the job here", plugin=spec.plugin, job=spec.name)
                         break
             finally:
-                self._leases.discard(key)
-                if me is not None:
-                    self._bodies.pop(me, None)
+                self._holding.discard(me)
+                self._bodies.pop(me, None)
                 if not running.done():
                     running.cancel()
                 await asyncio.gather(running, return_exceptions=True)
@@ -371,23 +404,31 @@ class Scheduler:
             log.exception("taking a job lease failed", lease=lease)
             return None
 
-    async def _wait_for_lease(self, lease: str) -> None:
-        """Sleep until the current holder's lease runs out (a quarter of a lease at most), then try again."""
+    async def _wait_for_lease(self, lease: str, *, failed: bool) -> None:
+        """Sleep until the current holder's lease runs out (a quarter of a lease at most; the whole quarter after
+        a database error), then try again."""
         wait = self.lease_seconds / 4
-        try:
-            expiry = await job_store.lease_expiry(lease)
-        except Exception:
-            log.exception("reading a job lease failed", lease=lease)
-            expiry = None
-        if expiry is not None:
-            wait = min(wait, max((expiry - self.clock.now()).total_seconds(), 0.0))
-        await self.clock.sleep(max(wait, 0.001))
+        if not failed:
+            try:
+                expiry = await job_store.lease_expiry(lease)
+            except Exception:
+                log.exception("reading a job lease failed", lease=lease)
+                expiry = None
+            if expiry is not None:
+                wait = min(wait, max((expiry - self.clock.now()).total_seconds(), 0.0))
+        await self.clock.sleep(wait)
 
     async def _release(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Give up the leases of ``keys`` that no live job of this process keeps (a reload's rollback gives an
+        old job back that still runs under the lease)."""
+        if not self._leases_in_use():
+            return
         for plugin, name in list(keys):
-            self._leases.discard((plugin, name))
-            try:
-                await job_store.release_lease(f"{plugin}:{name}", self.holder)
+            if any(not task.done() for task in self._guards.get((plugin, name), ())):
+                continue
+            self._guards.pop((plugin, name), None)
+            try:  # bounded: a database that is down must not hold a shutdown up
+                await asyncio.wait_for(job_store.release_lease(f"{plugin}:{name}", self.holder), RELEASE_SECONDS)
             except Exception:
                 log.warning("releasing a job lease failed", plugin=plugin, job=name, exc_info=True)
 
@@ -398,8 +439,7 @@ class Scheduler:
         if task is None:
             return False
         await cancel_tasks([task])
-        if self._leases_in_use():
-            await self._release([(plugin, name)])
+        await self._release([(plugin, name)] if (plugin, name) in self._guards else [])
         return True
 
     async def cancel_plugin(self, plugin: str) -> int:
@@ -407,8 +447,7 @@ class Scheduler:
         jobs = self._tasks.pop(plugin, {})
         live = [task for task in jobs.values() if not task.done()]
         await cancel_tasks(live)
-        if self._leases_in_use():
-            await self._release((plugin, name) for name in jobs)
+        await self._release(key for key in list(self._guards) if key[0] == plugin)
         return len(live)
 
     def detach(self, plugin: str) -> dict[str, asyncio.Task[None]]:
@@ -449,7 +488,7 @@ def fire_times(expression: str, now: datetime, zone: tzinfo) -> tuple[datetime, 
     following: datetime = itr.get_next(datetime)
     itr = croniter(expression, local + timedelta(microseconds=1))
     previous: datetime = itr.get_prev(datetime)
-    return previous.astimezone(ZoneInfo("UTC")), following.astimezone(ZoneInfo("UTC"))
+    return previous.astimezone(UTC), following.astimezone(UTC)
 
 
 def daily_expression(at: str) -> str:
@@ -464,10 +503,45 @@ def daily_expression(at: str) -> str:
 
 def zone_named(name: str) -> tzinfo:
     """The IANA time zone ``name`` (``Europe/Paris``); ValueError if there is none of that name."""
+    if not 0 < len(name) <= MAX_ZONE_NAME:
+        raise ValueError(f"unknown time zone {name[:MAX_ZONE_NAME]!r}: use an IANA name such as 'Europe/Paris'")
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Paris'") from exc
+
+
+def fixed_zone(zone: tzinfo) -> ZoneSource:
+    """A zone source answering ``zone`` for every guild."""
+
+    async def source(_guild_id: int) -> tzinfo:
+        return zone
+
+    return source
+
+
+_warned_zones: dict[int, object] = {}
+
+
+def setting_zone(guild_id: int, name: object, *, plugin: str = "") -> tzinfo:
+    """The zone a guild's ``timezone`` setting names; UTC when it is empty or unknown (warned once per guild and
+    name, not on every pass of every job)."""
+    if not isinstance(name, str) or not name:
+        return UTC
+    try:
+        return zone_named(name)
+    except ValueError:
+        if _warned_zones.get(guild_id) != name:
+            if len(_warned_zones) > 10_000:
+                _warned_zones.clear()
+            _warned_zones[guild_id] = name
+            log.warning(
+                "unknown time zone in settings, using UTC",
+                plugin=plugin,
+                guild_id=guild_id,
+                timezone=name[:MAX_ZONE_NAME],
+            )
+        return UTC
 
 
 def _guild_ctx(args: tuple[Any, ...]) -> dict[str, Any]:

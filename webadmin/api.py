@@ -25,8 +25,8 @@ from werkzeug.routing import RequestRedirect
 
 from webadmin import dashboard
 from webadmin.auth import admin_guilds, current_user, require_guild_admin, require_login, require_operator
+from webadmin.compat import RequestRateLimiter
 from webadmin.errors import error_response
-from webadmin.security import RequestRateLimiter
 
 if TYPE_CHECKING:
     from webadmin.runtime_api import WebRuntime

@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from flask.templating import _default_template_ctx_processor as _flask_default_context
-from pydantic import BaseModel
-from quart import Quart, Request, Response, current_app, g, request
+from quart import Quart, current_app, g, request
 from quart.sessions import SessionInterface
 from quart_rate_limiter import RateLimitExceeded
 from quart_schema import QuartSchema, RequestSchemaValidationError
@@ -16,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.web_mount import WebMount
 from webadmin import access, api, auth, dashboard, health, pages
+from webadmin.compat import OmoQuart, convert_responses_directly
 from webadmin.csrf import init_csrf
 from webadmin.errors import error_response
 from webadmin.secret import load_secret_key
@@ -25,59 +24,6 @@ if TYPE_CHECKING:
     from webadmin.runtime_api import WebRuntime
 
 log = structlog.get_logger("omo.web")
-
-
-class OmoRequest(Request):
-    """Quart's request, with the matched route's blueprint names worked out once.
-
-    Quart asks ``request.blueprints`` for every hook list, context processor and error handler lookup, and
-    recomputes it from the endpoint each time.
-    """
-
-    @property
-    def blueprints(self) -> list[str]:
-        """The blueprint of the matched route, then its parents (empty before matching or outside any)."""
-        rule = self.url_rule
-        cached = self.__dict__.get("_omo_blueprints")
-        if cached is not None and cached[0] is rule:
-            return cached[1]  # type: ignore[no-any-return]
-        names = super().blueprints
-        self.__dict__["_omo_blueprints"] = (rule, names)
-        return names
-
-
-class OmoQuart(Quart):
-    """Quart, minus a thread hop per template render and a coroutine check per hook per request.
-
-    Every blueprint carries Flask's synchronous default context processor (a no-op under Quart); Quart would
-    run it in a thread pool on each render of a blueprint's template. It is called inline instead. Quart asks
-    ``ensure_async`` about every hook, context processor and view on every request: the answer is remembered.
-    """
-
-    request_class = OmoRequest
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._async_versions: dict[Any, Any] = {}
-
-    def ensure_async(self, func: Any) -> Any:
-        """Coroutine functions as they are; Flask's default context processor inline; others in a thread."""
-        try:
-            return self._async_versions[func]
-        except KeyError:
-            pass
-        if func is _flask_default_context:
-
-            async def inline(*args: Any, **kwargs: Any) -> Any:
-                return func(*args, **kwargs)
-
-            version: Any = inline
-        else:
-            version = super().ensure_async(func)
-        if len(self._async_versions) > 4096:  # plugin reloads bring new views and hooks: forget the old ones
-            self._async_versions.clear()
-        self._async_versions[func] = version
-        return version
 
 
 class NoSessionInterface(SessionInterface):
@@ -119,30 +65,6 @@ async def _template_context() -> dict[str, Any]:
     return context
 
 
-def _convert_responses_directly(app: Quart) -> None:
-    """Take quart-schema's response conversion off the hot path, with the same results.
-
-    quart-schema converts every view's return value before ``make_response``, walking a list of type checks
-    (and building a fresh pydantic ``TypeAdapter`` for a plain dict, about 45 µs). Here a page's string or
-    response goes straight to Quart, and a pydantic model answered with at most a status code is dumped
-    directly; anything else (dataclasses, dicts, header models, camelCase conversion) still goes through it.
-    """
-    convert_then_make = app.make_response
-    make = Quart.make_response.__get__(app)
-
-    async def make_response(result: Any) -> Any:
-        value, extra = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
-        if all(item is None or isinstance(item, int) for item in extra):
-            if isinstance(value, (str, bytes, Response)):
-                return await make(result)
-            if isinstance(value, BaseModel) and not app.config["QUART_SCHEMA_CONVERT_CASING"]:
-                dumped = value.model_dump(**(app.config["QUART_SCHEMA_PYDANTIC_DUMP_OPTIONS"] or {}))
-                return await make((dumped, *extra) if extra else dumped)
-        return await convert_then_make(result)
-
-    app.make_response = make_response  # type: ignore[method-assign]
-
-
 def _validation_detail(error: Exception) -> Any:
     inner = getattr(error, "validation_error", None)
     errors = getattr(inner, "errors", None)
@@ -173,7 +95,7 @@ def create_app(runtime: WebRuntime) -> Quart:
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
     )
-    _convert_responses_directly(app)
+    convert_responses_directly(app)
     login_limit, api_limit = init_security(app)
     auth.init_auth(app)  # sets OMO_ADMIN_CHECK
     init_csrf(app)

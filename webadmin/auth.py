@@ -26,11 +26,12 @@ from urllib.parse import quote
 
 import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from quart import Blueprint, Quart, Response, current_app, g, redirect, request
-from quart_auth import Action, AuthUser, QuartAuth, login_user, logout_user
+from quart import Blueprint, Quart, current_app, g, redirect, request
+from quart_auth import AuthUser, login_user, logout_user
 from quart_rate_limiter import RateLimit, limit_blueprint
 
 from core.models import WebSession
+from webadmin.compat import OmoAuth
 from webadmin.discord_oauth import DiscordClient, DiscordOAuthError, authorize_url, can_manage, oauth_config
 from webadmin.errors import error_response
 from webadmin.security import is_secure_request
@@ -47,8 +48,6 @@ STATE_MAX_AGE = 600
 SESSION_DAYS = 30
 #: The user's guild list (and permissions) is fetched again from Discord after this long.
 GUILDS_TTL = timedelta(minutes=5)
-#: A verified cookie signature is remembered this long.
-VERIFIED_COOKIE_SECONDS = 60.0
 #: Session and token rows are cached in-process this long (logout and revoke clear them at once, here and
 #: through the bus in the other processes).
 ROW_CACHE_SECONDS = 5.0
@@ -86,53 +85,6 @@ class SessionExpired(Exception):
     """Discord no longer accepts the session's tokens: the user must log in again."""
 
 
-class OmoAuth(QuartAuth):
-    """quart-auth with the ``Secure`` cookie flag decided per request (https, or a trusted proxy saying so),
-    and verified cookies remembered for a minute (checking the signature is the costliest step of a request)."""
-
-    _verified: dict[str, tuple[float, str | None]]
-
-    def load_token(self, token: str, app: Quart | None = None) -> str | None:
-        """The session id signed into ``token`` (None if the signature is bad or expired), cached briefly."""
-        cache = self.__dict__.setdefault("_verified", {})
-        now = time.monotonic()
-        hit = cache.get(token)
-        if hit is not None and now - hit[0] < VERIFIED_COOKIE_SECONDS:
-            return hit[1]
-        value = super().load_token(token, app)
-        if len(cache) > 10000:
-            cache.clear()
-        cache[token] = (now, value)
-        return value
-
-    async def after_request(self, response: Response) -> Response:
-        """Write or delete the session cookie like quart-auth, with ``secure`` decided for this request."""
-        user = self.load_user()
-        if user.action == Action.PASS:
-            return response
-        if user.action == Action.DELETE:
-            response.delete_cookie(
-                self.cookie_name or COOKIE_NAME,
-                path=self.cookie_path,
-                domain=self.cookie_domain,
-                secure=is_secure_request(),
-                httponly=True,
-                samesite=self.cookie_samesite,
-            )
-        elif user.action in (Action.WRITE, Action.WRITE_PERMANENT) and user.auth_id is not None:
-            response.set_cookie(
-                self.cookie_name or COOKIE_NAME,
-                self.dump_token(user.auth_id),
-                domain=self.cookie_domain,
-                max_age=self.duration if user.action == Action.WRITE_PERMANENT else None,
-                httponly=True,
-                path=self.cookie_path,
-                secure=is_secure_request(),
-                samesite=self.cookie_samesite,
-            )
-        return response
-
-
 def init_auth(app: Quart) -> None:
     """Install quart-auth, the Discord client and the permission check on ``app``."""
     runtime: WebRuntime = app.config["OMO_RUNTIME"]
@@ -144,10 +96,6 @@ def init_auth(app: Quart) -> None:
         duration=SESSION_DAYS * 86400,
         salt="omo-session",
     )
-    # quart-auth's template context processor is synchronous, and Quart runs those in a thread for every
-    # render; webadmin's own (async) processor provides ``current_user`` instead
-    processors = app.template_context_processors[None]
-    processors[:] = [p for p in processors if getattr(p, "__self__", None) is not extension]
     app.extensions["omo_auth"] = extension
     app.extensions["omo_discord"] = DiscordClient(oauth_config(runtime))
     app.extensions["omo_row_cache"] = {}
@@ -187,10 +135,7 @@ def runtime_of_app() -> WebRuntime:
 
 def quart_auth_user() -> AuthUser:
     """quart-auth's user of the current request (its ``auth_id`` is the WebSession id, or None)."""
-    user = g.get("_quart_auth_user")  # quart-auth keeps the request's user here once resolved
-    if user is None:
-        user = current_app.extensions["omo_auth"].load_user()
-    return user  # type: ignore[no-any-return]
+    return current_app.extensions["omo_auth"].load_user()  # type: ignore[no-any-return]
 
 
 def session_id_from_cookie() -> str | None:

@@ -52,6 +52,12 @@ class RuntimeCollector(Collector):
             fails.add_metric([plugin, job], count)
         yield runs
         yield fails
+        held = GaugeMetricFamily(
+            "omo_job_lease_held", "Exclusive jobs this process runs (holds the lease of)", labels=["plugin", "job"]
+        )
+        for plugin, job in rt.scheduler.leases_held():
+            held.add_metric([plugin, job], 1)
+        yield held
 
 
 def make_registry(runtime: WebRuntime) -> tuple[CollectorRegistry, Counter]:

@@ -6,12 +6,11 @@ import ipaddress
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from math import ceil
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from quart import Quart, Response, current_app, g, request
-from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
+from quart import Quart, current_app, g, request
+from quart_rate_limiter import RateLimit
 from quart_rate_limiter.store import RateLimiterStoreABC
 
 from core.json_limits import loads_bounded
@@ -215,81 +214,6 @@ class ExpiringMemoryStore(RateLimiterStoreABC):
         """Nothing to close."""
 
 
-class RequestRateLimiter(RateLimiter):
-    """quart-rate-limiter, with its GCRA check and update done in one pass per request.
-
-    The stock extension walks a route's limits three times per request (check, update, then the
-    ``RateLimit-*`` headers), building the key (asking the key function) and reading the store each time,
-    and does so even for routes without a limit. Here the limits of a route are looked up once per view
-    function, pages without a limit cost nothing, and the answer headers come from the values just written.
-    A refused request (429) carries the headers too.
-    """
-
-    #: Limits of a route that declares none, by endpoint and rule (the API's limit on plugin API routes).
-    route_limits: Callable[[str, str], list[RateLimit]] | None = None
-
-    def _limits(self, app: Quart, endpoint: str | None) -> list[RateLimit]:
-        """The limits on the route of ``endpoint`` (remembered per endpoint and view function)."""
-        view_func = app.view_functions.get(endpoint or "")
-        slot = (endpoint, view_func)
-        known: dict[tuple[Any, Any], list[RateLimit]] = self.__dict__.setdefault("_omo_limits", {})
-        limits = known.get(slot)
-        if limits is None:
-            blueprint = app.blueprints.get(endpoint.rpartition(".")[0]) if endpoint else None
-            limits = self._get_limits_for_view_function(view_func, blueprint) if view_func is not None else []
-            rule = request.url_rule
-            if not limits and self.route_limits is not None and endpoint and rule is not None:
-                limits = self.route_limits(endpoint, rule.rule)
-            if len(known) > 1000:  # plugin reloads bring new view functions
-                known.clear()
-            known[slot] = limits
-        return limits
-
-    async def _before_request(self) -> None:
-        """Refuse the request (:class:`RateLimitExceeded`) if a limit is exhausted, else spend one unit of each."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        endpoint = request.endpoint
-        limits = self._limits(app, endpoint)
-        if not limits or not app.config["QUART_RATE_LIMITER_ENABLED"]:
-            return
-        endpoint = endpoint or ""
-        now = datetime.now(UTC)
-        spent: list[tuple[RateLimit, str, datetime]] = []
-        for limit in limits:
-            if (limit.skip_function or self.skip_function) is not None and await self._should_skip(limit):
-                continue
-            key = await self._create_key(endpoint, limit)
-            stored = await self.store.get(key, now)
-            # GCRA: the "theoretical arrival time" may run ahead of now by at most period - one interval
-            tat = max(stored if stored.tzinfo else stored.astimezone(UTC), now)
-            ahead = (tat - now).total_seconds()
-            interval = limit.inverse
-            allowed = limit.period.total_seconds() - interval
-            if ahead > allowed:
-                g.omo_rate_spent = (now, [(limit, key, tat)])  # for the RateLimit-* headers of the 429
-                raise RateLimitExceeded(ceil(ahead - allowed))
-            spent.append((limit, key, tat + timedelta(seconds=interval)))
-        for _, key, new_tat in spent:
-            await self.store.set(key, new_tat)
-        g.omo_rate_spent = (now, spent)
-
-    async def _after_request(self, response: Response) -> Response:
-        """``RateLimit-Limit/Remaining/Reset`` of the shortest-period limit the request spent from."""
-        now, spent = g.get("omo_rate_spent") or (None, None)
-        if not spent:
-            return response
-        limit, _, tat = min(spent, key=lambda item: item[0].period)
-        ahead = (tat - now).total_seconds()
-        response.headers.extend(
-            [
-                ("RateLimit-Limit", str(limit.count)),
-                ("RateLimit-Remaining", str(int((limit.period.total_seconds() - ahead) / limit.inverse))),
-                ("RateLimit-Reset", str(ceil(ahead))),
-            ]
-        )
-        return response
-
-
 def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
     """Install headers and the rate limiter; return the (login, api) limits to attach to blueprints."""
     runtime = app.config.get("OMO_RUNTIME")
@@ -300,6 +224,8 @@ def init_security(app: Quart) -> tuple[RateLimit, RateLimit]:
     app.asgi_app = HardenedResponses(app, app.asgi_app)  # type: ignore[method-assign,assignment,arg-type]
     # request bodies are read with a nesting limit: too deep is a 400 like any malformed JSON, not a RecursionError
     app.json.loads = loads_bounded  # type: ignore[method-assign,assignment]
+    from webadmin.compat import RequestRateLimiter  # compat builds on this module's is_secure_request
+
     app.extensions["omo_rate_limiter"] = RequestRateLimiter(app, store=ExpiringMemoryStore())
     login_count, login_seconds = parse_limit(os.environ.get("OMO_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT)
     api_count, api_seconds = parse_limit(os.environ.get("OMO_API_RATE_LIMIT"), DEFAULT_API_LIMIT)

@@ -65,9 +65,10 @@ class Poller:
             async with gate:
                 return await self.service.fetch(feed)
 
-        seen: set[int] = set()
-        while due := await self.service.due_feeds(BATCH, exclude=seen):
-            seen.update(f.id for f in due)
+        last: Feed | None = None
+        cycle_start = self.service.clock()  # a feed checked in this cycle is next due after it: checked once
+        while due := await self.service.due_feeds(BATCH, after=last, until=cycle_start):
+            last = due[-1]
             leased = await self.service.lease(due)
             outcomes = await self.service.apply(list(await asyncio.gather(*(fetch(f) for f in leased))))
             stats.feeds += len(outcomes)

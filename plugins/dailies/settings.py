@@ -54,6 +54,9 @@ class OperatorSettings(BaseModel):
     per_fetch_cap: int = Field(default=5, ge=1, le=50, description="Items posted per fetch; the rest summarised")
     per_day_cap: int = Field(default=50, ge=1, le=1000, description="Items posted per subscription per day")
     max_subscriptions: int = Field(default=100, ge=1, le=10_000, description="Subscriptions per guild")
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days an item no longer in its feed is remembered (dedupe), at least"
+    )
     tick: float = Field(default=5.0, gt=0, le=86_400, description="How often the poller looks for due feeds, seconds")
     youtube_url: str = Field(default="https://www.youtube.com", max_length=200)
 

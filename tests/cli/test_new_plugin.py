@@ -46,6 +46,8 @@ async def test_new_plugin_creates_a_plugin_that_lints_and_passes_its_own_tests(o
     assert len(migrations) == 1
     assert "greeter_greeting" in migrations[0].read_text()
     assert '{"greeter": {"module": "greeter"}}' in (package / "tests" / "test_greeter.py").read_text()
+    plugin_code = "".join(p.read_text() for p in package.glob("*.py"))
+    assert plugin_code.count("GreeterService()") == 1  # built once, by omo_state; cog and page use plugin.state
 
     sources = [str(p) for p in package.rglob("*.py") if "migrations" not in p.parts]
     lint_code, lint = await _run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -304,3 +304,32 @@ async def test_the_poll_job_runs_from_the_scheduler(
 
     await eventually(posted, timeout=10, interval=0.1)
     assert state(runtime).poller.recovered
+
+
+async def test_old_entries_are_pruned_but_items_still_in_the_feed_are_remembered(
+    emulator: Emulator, guild: Guild, runtime: Any, admin: Member, feeds: FeedServer
+) -> None:
+    clock = Clock()
+    st = use_clock(runtime, clock)
+    general = emulator.general(guild)
+    url = feeds.set("/kept", rss([item(2), item(1)]))
+    await subscribe(emulator, admin, guild, url)
+    await Entry.all().update(created_at=clock.now)  # stored "now" on the test's clock, not the wall clock
+
+    feeds.set("/kept", rss([item(3), item(2)]))  # item 1 leaves the feed
+    clock.advance(days=10)
+    await st.poller.tick()
+    assert await Entry.all().count() == 3  # item 1 is gone from the feed but within the retention (30 days)
+    await Entry.all().update(created_at=clock.now - timedelta(days=10))
+
+    feeds.set("/kept", rss([item(4), item(3), item(2)]))
+    clock.advance(days=40)
+    await st.poller.tick()
+    # item 1 (old, out of the feed) is forgotten; item 2 (old, still in the feed) and item 3 are remembered
+    assert await Entry.all().count() == 3
+    assert await Entry.filter(status="skipped").count() == 1
+
+    feeds.set("/kept", rss([item(5), item(3), item(2)]))
+    clock.advance(hours=1)
+    await st.poller.tick()
+    assert posted_links(emulator, general) == [f"https://news.example/{n}" for n in (3, 4, 5)]
