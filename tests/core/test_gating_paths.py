@@ -79,3 +79,23 @@ async def test_two_shards_each_get_their_guilds(emulator: Emulator, runtime_fact
     assert sorted(runtime.bot.shards) == [0, 1]
     report = await runtime.readiness()
     assert report["gateway"]["ok"] and len(report["gateway"]["shards"]) == 2
+
+
+async def test_mention_prefix_and_wait_for_still_see_their_messages(
+    emulator: Emulator, runtime: Any, guild: Any
+) -> None:
+    """Core skips the command context for messages that cannot be commands: mentions still invoke commands, and
+    ``wait_for("message")`` still receives messages without a prefix."""
+    alice = emulator.create_member(guild, "alice")
+    channel = emulator.general(guild)
+    bot = runtime.bot
+
+    await emulator.send_message(alice, channel, f"<@{bot.user.id}> shout mentioned")
+    served = await emulator.wait_for_bot_message(channel, timeout=5)
+    waiting = asyncio.ensure_future(bot.wait_for("message", check=lambda m: m.content == "plain words", timeout=5))
+    await eventually(lambda: bot._listeners.get("message"))
+    await emulator.send_message(alice, channel, "plain words")
+    seen = await waiting
+
+    assert served["content"] == "MENTIONED"
+    assert seen.author.id == alice.user_id
