@@ -246,6 +246,8 @@ def _form_int(value: Any, default: int | None = None) -> int | None:
 def make_blueprint(plugin: DailiesContext) -> Blueprint:
     """The ``dailies`` blueprint: pages and API."""
     bp = Blueprint("dailies", __name__, template_folder="templates")
+    # API routes let a DailiesError through: 404, 422 or 400 with the reason (pages catch their own)
+    bp.register_error_handler(DailiesError, _error)
 
     def state() -> DailiesState:
         return plugin.state
@@ -514,11 +516,8 @@ def make_blueprint(plugin: DailiesContext) -> Blueprint:
     @validate_response(ErrorOut, 422)
     async def api_create(guild_id: int, data: SubscriptionIn) -> Any:
         """Subscribe a channel to a feed; the source is fetched once (422 says what is wrong with it)."""
-        try:
-            sub = await add(guild_id, data)
-            sub = await state().service.subscription(guild_id, sub.id)
-        except DailiesError as exc:
-            return _error(exc)
+        sub = await add(guild_id, data)
+        sub = await state().service.subscription(guild_id, sub.id)
         return subscription_out(sub), 201
 
     @bp.get("/api/subscriptions/<int:sub_id>")
@@ -526,10 +525,7 @@ def make_blueprint(plugin: DailiesContext) -> Blueprint:
     @validate_response(ErrorOut, 404)
     async def api_get(guild_id: int, sub_id: int) -> Any:
         """One subscription."""
-        try:
-            return subscription_out(await state().service.subscription(guild_id, sub_id))
-        except DailiesError as exc:
-            return _error(exc)
+        return subscription_out(await state().service.subscription(guild_id, sub_id))
 
     @bp.patch("/api/subscriptions/<int:sub_id>")
     @validate_request(SubscriptionPatch)
@@ -538,19 +534,13 @@ def make_blueprint(plugin: DailiesContext) -> Blueprint:
     @validate_response(ErrorOut, 404)
     async def api_patch(guild_id: int, sub_id: int, data: SubscriptionPatch) -> Any:
         """Change a subscription; ``enabled`` pauses or resumes it."""
-        try:
-            return subscription_out(await patch(guild_id, sub_id, data))
-        except DailiesError as exc:
-            return _error(exc)
+        return subscription_out(await patch(guild_id, sub_id, data))
 
     @bp.delete("/api/subscriptions/<int:sub_id>")
     @validate_response(ErrorOut, 404)
     async def api_delete(guild_id: int, sub_id: int) -> Any:
         """Delete a subscription."""
-        try:
-            await state().service.remove(guild_id, sub_id)
-        except DailiesError as exc:
-            return _error(exc)
+        await state().service.remove(guild_id, sub_id)
         return "", 204
 
     @bp.post("/api/preview")
@@ -562,8 +552,6 @@ def make_blueprint(plugin: DailiesContext) -> Blueprint:
         """The newest item of a source rendered with a template (nothing is posted or stored)."""
         try:
             post: Post = await state().service.preview(data.source, data.template, data.embed)
-        except DailiesError as exc:
-            return _error(exc)
         except ValueError as exc:
             return {"error": "invalid", "detail": str(exc)}, 400
         return PreviewOut(content=post.content, embed=post.embed)
@@ -581,23 +569,17 @@ def make_blueprint(plugin: DailiesContext) -> Blueprint:
     async def api_schedule_create(guild_id: int, data: ScheduleIn) -> Any:
         """Add a scheduled post (cron, timezone, template, prompts in rotation)."""
         tz = data.timezone or (await state().settings(guild_id)).timezone
-        try:
-            check_channel(guild_id, data.channel_id)
-            s = await state().service.add_schedule(
-                guild_id, data.channel_id, data.cron, tz, data.template, data.prompts, None
-            )
-        except DailiesError as exc:
-            return _error(exc)
+        check_channel(guild_id, data.channel_id)
+        s = await state().service.add_schedule(
+            guild_id, data.channel_id, data.cron, tz, data.template, data.prompts, None
+        )
         return schedule_out(s), 201
 
     @bp.delete("/api/schedules/<int:schedule_id>")
     @validate_response(ErrorOut, 404)
     async def api_schedule_delete(guild_id: int, schedule_id: int) -> Any:
         """Delete a scheduled post."""
-        try:
-            await state().service.remove_schedule(guild_id, schedule_id)
-        except DailiesError as exc:
-            return _error(exc)
+        await state().service.remove_schedule(guild_id, schedule_id)
         return "", 204
 
     @bp.get("/api/streaks")
